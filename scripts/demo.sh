@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The first thing to run: builds strata and shows its main job on local files.
+# Today: borehole records from a CSV file, validated against a schema, written as
+# Parquet, read back and inspected.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bash scripts/setup.sh >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$(nproc 2>/dev/null || echo 2)" --target strata >/dev/null
+
+work=${STRATA_DEMO_DIR:-$root/build/demo}
+mkdir -p "$work"
+strata=build/strata
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+
+step $strata parquet write --schema examples/borehole.schema.json --from examples/boreholes.csv \
+  --codec zstd "$work/boreholes.parquet"
+step $strata parquet schema "$work/boreholes.parquet"
+step $strata parquet cat "$work/boreholes.parquet" --format table --limit 5 \
+  --columns name,status,depth_m,drilled_on,created_at
+step $strata parquet cat "$work/boreholes.parquet" --limit 2
+step $strata parquet meta "$work/boreholes.parquet" --format json
+echo
+echo "The Parquet file is at $work/boreholes.parquet; any engine (DuckDB, Spark, pandas) reads it."
