@@ -1,0 +1,166 @@
+/*
+ * strata schemas: the schema file format, and reading CSV / JSON Lines into
+ * batches with type coercion.
+ *
+ * A schema file is the contract for `--schema FILE` and for the schema registry:
+ *
+ *   {
+ *     "name": "borelog_versions",           table name: letters, digits, _ - . (1..128)
+ *     "version": 1,                         integer >= 1 (default 1)
+ *     "description": "...",                 optional
+ *     "strict": false,                      true: refuse columns the schema does not name
+ *     "primary_key": ["borelog_id", ...],   optional; names of fields, no repeats
+ *     "fields": [                           at least one field
+ *       {"name": "depth_m", "type": "decimal(8,3)", "nullable": true,
+ *        "description": "...", "unique": false,
+ *        "min": 0, "max": 2000,             numeric, decimal, date, time, timestamp fields
+ *        "min_length": 0, "max_length": 4000,   string, binary, json fields
+ *        "pattern": "^BH-[0-9]+$",          PCRE2, string fields (compiled by validation)
+ *        "enum": ["a", "b"]}                strings, each a valid value of the field's type
+ *     ]
+ *   }
+ *
+ * Types are spelled as st_type_parse() reads them (table.h). Parsing is strict
+ * about what it knows and open to what it does not: a known key with the wrong
+ * JSON type, an unknown type, a repeated field name, bad decimal parameters,
+ * min > max, negative lengths or a primary key naming an unknown field are
+ * errors, with messages such as
+ *   borehole.schema.json: field 'depth_m': unknown type 'decmal(8,3)'
+ * while keys this version does not know are accepted and ignored, so the format
+ * can grow by adding keys. Constraints are only parsed here; enforcing them is
+ * the validation layer's job.
+ */
+#ifndef STRATA_SCHEMA_H
+#define STRATA_SCHEMA_H
+
+#include "strata/table.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One field of a schema: the plain field plus its documentation and constraints. */
+typedef struct st_schema_field {
+    st_field_t field;  /* name, type, nullable (default true) */
+    char *description; /* or NULL */
+    bool unique;
+    /* Bounds. `min`/`max` hold the value as a number: for numeric and decimal
+     * fields the number itself (decimals rounded to double; use min_text for the
+     * exact value), for DATE the days since the epoch, for TIME and TIMESTAMP the
+     * count of the field's unit. min_text/max_text keep the bound as written in
+     * the file (a JSON number's literal or the string), NULL when absent. */
+    bool has_min, has_max;
+    double min, max;
+    char *min_text, *max_text;
+    int64_t min_length, max_length; /* -1 when absent; bytes of UTF-8 for strings */
+    char *pattern;                  /* PCRE2 pattern text or NULL (compiled later) */
+    char **enum_values;             /* NULL when absent */
+    int n_enum;
+} st_schema_field_t;
+
+typedef struct st_schema {
+    char *name;
+    int version;
+    char *description; /* or NULL */
+    bool strict;
+    char **primary_key; /* field names, NULL when absent */
+    int n_primary_key;
+    st_schema_field_t *fields;
+    int nfields;
+    /* Private: the plain fields as one array, returned by st_schema_fields. Set
+     * by st_schema_parse; names point into `fields`. */
+    st_field_t *plain_fields;
+} st_schema_t;
+
+/* Parses a schema file held in json[0..n). `origin` names the file in error
+ * messages (NULL: "schema"); when the file has no "name", the name is taken from
+ * origin's base name without ".schema.json" / ".json". ST_EINVAL on any error.
+ * Free the result with st_schema_free. */
+int st_schema_parse(const char *json, size_t n, const char *origin, st_schema_t **out);
+/* Reads and parses a local schema file (ST_ENOTFOUND / ST_EIO / ST_EINVAL). */
+int st_schema_load(const char *path, st_schema_t **out);
+void st_schema_free(st_schema_t *s);
+/* Appends the schema as a JSON document in the file format (one field per line,
+ * keys in a fixed order, defaults omitted). Parsing the output gives back an
+ * equal schema; keys unknown to this version are not kept. */
+int st_schema_to_json(const st_schema_t *s, st_buf_t *out);
+/* The plain fields, for st_batch_new and the Parquet writer; owned by s and
+ * valid until st_schema_free. Only for schemas made by st_schema_parse/load. */
+const st_field_t *st_schema_fields(const st_schema_t *s);
+/* Index of the named field or -1. */
+int st_schema_field_index(const st_schema_t *s, const char *name);
+
+/* ---- Reading CSV and JSON Lines ----------------------------------------- */
+
+typedef struct st_table_reader st_table_reader_t;
+
+typedef enum { ST_FORMAT_AUTO, ST_FORMAT_CSV, ST_FORMAT_JSONL } st_text_format_t;
+
+/* Opens DATA.csv / DATA.jsonl (format from the extension when AUTO: .csv, or
+ * .jsonl / .ndjson; "-" = stdin, which needs an explicit format) for the given
+ * fields (copied; the caller's array may go away).
+ *
+ * CSV: RFC 4180 (quoted fields, "" escapes, CRLF or LF, embedded newlines); a
+ * UTF-8 byte order mark is skipped; the first line is the header; columns are
+ * matched by name (order may differ); a header column not in the fields is
+ * ST_EVALIDATION when `strict`, else ignored; a field missing from the header
+ * reads as null; blank lines are skipped. An unquoted empty cell is null; a
+ * quoted empty cell ("") is the empty string in STRING and BINARY columns.
+ *
+ * JSONL: one object per line, members matched by name (unknown members are
+ * ST_EVALIDATION when strict, else ignored; missing ones are null); blank lines
+ * are skipped. JSON null is null; booleans and numbers convert naturally (a
+ * number keeps its exact text, so decimals stay exact; into a STRING column it
+ * becomes its text); strings go through st_coerce_append, except that "" is the
+ * empty string in STRING and BINARY columns (so a JSON column takes a string
+ * holding JSON text, which is how canonical JSON output prints JSON values); an
+ * object or array into a JSON column is stored as its compact text, into any
+ * other column it is ST_ETYPE.
+ *
+ * The reader streams: memory is bounded by the batch and the longest line. */
+int st_table_reader_open(const char *path, st_text_format_t fmt, const st_field_t *fields,
+                         int nfields, bool strict, st_table_reader_t **out);
+
+/* Appends up to max_rows rows to `batch` (whose columns are the given fields, in
+ * that order); *nread = rows added (0 at the end of the input).
+ * On a bad cell: ST_ETYPE with
+ *   "<path>: line L, column C: '<value>' is not a valid <type>[: <reason>]"
+ * where C is the column's name and the value is cut to about 60 characters.
+ * Ragged CSV rows (too many / too few cells) and duplicate JSONL members are
+ * ST_EVALIDATION, malformed CSV quoting or JSON ST_ECORRUPT, each naming the line.
+ * On an error the rows read before the bad one stay in the batch (counted in
+ * *nread) and the bad row is not added; the next call continues after it. */
+int st_table_reader_next(st_table_reader_t *r, st_batch_t *batch, int64_t max_rows,
+                         int64_t *nread);
+
+/* Line number of the last row read (1-based; the line where it starts). */
+int64_t st_table_reader_line(const st_table_reader_t *r);
+
+void st_table_reader_close(st_table_reader_t *r);
+
+/* Converts one text cell to the column's type and appends it (shared by CSV and
+ * JSONL and the CLI):
+ *   - empty text is null (for every type);
+ *   - STRING: the text, which must be valid UTF-8; JSON: the text, which must be
+ *     valid JSON, stored as written;
+ *   - other types ignore blanks around the value;
+ *   - integers: decimal digits with optional sign (a fraction of zeros such as
+ *     "12.0" is accepted), range-checked;
+ *   - DECIMAL: exact, with optional exponent; more fraction digits than the
+ *     scale is an error unless the extra digits are zeros (never rounded);
+ *     more digits than the precision is an error;
+ *   - FLOAT / DOUBLE: strtod syntax, also "NaN", "Infinity", "-Infinity";
+ *     values beyond the type's range are errors;
+ *   - BOOL: true/false, yes/no, 1/0, t/f (any case);
+ *   - DATE "YYYY-MM-DD"; TIME "HH:MM[:SS[.fff]]"; TIMESTAMP ISO-8601 with an
+ *     optional offset, normalised to UTC; fraction digits beyond the unit are
+ *     an error unless zeros;
+ *   - UUID in 8-4-4-4-12 form; BINARY / FIXED as hex digits (FIXED: exact width).
+ * Failure: ST_ETYPE "'<value>' is not a valid <type>[: <reason>]" and nothing
+ * is appended. */
+int st_coerce_append(st_column_t *col, const char *text, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
