@@ -195,6 +195,10 @@ void tbl_col_truncate(st_column_t *c, int64_t len) {
 
 /* ---- appending ---- */
 
+int tbl_col_append_raw(st_column_t *c, const void *data, size_t n) {
+    return push(c, true, data, n);
+}
+
 static int type_error(const st_column_t *c, const char *what) {
     char t[48];
     st_type_format(&c->field.type, t, sizeof t);

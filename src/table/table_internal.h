@@ -30,6 +30,9 @@ int tbl_dec_parse(const char *s, size_t n, int precision, int scale, __int128 *o
 
 /* Drops rows from `len` on (len <= c->length), keeping buffers consistent. */
 void tbl_col_truncate(st_column_t *c, int64_t len);
+/* Appends one valid value's physical bytes without type checks: `n` bytes for
+ * fixed-width types, the data for var-len ones, one byte 0/1 for BOOL. */
+int tbl_col_append_raw(st_column_t *c, const void *data, size_t n);
 /* Frees a column's name and buffers. */
 void tbl_col_free(st_column_t *c);
 /* Initialises an empty column for a copy of `f` (name duplicated). */
@@ -67,6 +70,9 @@ typedef struct tj_doc {
     void *blocks; /* private: arena block list, newest first */
     size_t total; /* private: bytes held by the arena */
     st_buf_t stack; /* private: items of open arrays/objects while parsing */
+    /* After a syntax error: where and what (also in the error message). */
+    int err_line, err_col;
+    const char *err_what;
 } tj_doc;
 
 /* Parses src[0..n) (one JSON text, whitespace around it allowed). On failure

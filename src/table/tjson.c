@@ -87,9 +87,11 @@ typedef struct slot { /* one pending array item or object member */
 } slot;
 
 static int fail_at(parser *p, size_t at, const char *what) {
-    int line = p->line;
-    size_t ls = p->line_start;
-    return st_error(ST_ECORRUPT, "line %d, column %zu: %s", line, at - ls + 1, what);
+    p->doc->err_line = p->line;
+    p->doc->err_col = (int)(at - p->line_start + 1);
+    p->doc->err_what = what;
+    return st_error(ST_ECORRUPT, "line %d, column %d: %s", p->doc->err_line, p->doc->err_col,
+                    what);
 }
 
 static void skip_ws(parser *p) {
