@@ -109,8 +109,11 @@ int st_pq_schema_json(st_pq_file_t *f, st_buf_t *b) {
         TRY(json_str_or_null(b, n->name));
         TRY(st_buf_append_str(b, ",\"physical_type\":"));
         TRY(json_str_or_null(b, physical_name(n->physical)));
+        /* The corpus form spells the element's type_length as a string (as
+         * DuckDB's parquet_schema does) but the leaf's as a number. */
         TRY(st_buf_append_str(b, ",\"type_length\":"));
-        TRY(json_int_or_null(b, n->type_length, n->type_length >= 0));
+        if (n->type_length >= 0) TRY(st_buf_printf(b, "\"%d\"", n->type_length));
+        else TRY(st_buf_append_str(b, "null"));
         TRY(st_buf_append_str(b, ",\"repetition\":"));
         TRY(json_str_or_null(b, repetition_name(n->repetition)));
         TRY(st_buf_append_str(b, ",\"num_children\":"));
@@ -122,7 +125,7 @@ int st_pq_schema_json(st_pq_file_t *f, st_buf_t *b) {
         TRY(st_buf_append_str(b, ",\"precision\":"));
         TRY(json_int_or_null(b, n->precision, n->precision >= 0));
         TRY(st_buf_append_str(b, ",\"field_id\":"));
-        TRY(json_int_or_null(b, n->field_id, n->field_id >= 0));
+        TRY(json_int_or_null(b, n->field_id, n->has_field_id));
         TRY(st_buf_append_str(b, ",\"logical_type\":"));
         TRY(json_logical(b, n));
         /* DuckDB's rendering of the annotation is not reproduced. */
@@ -191,7 +194,7 @@ static int schema_text_node(st_pq_file_t *f, int i, int depth, st_buf_t *b) {
         else TRY(st_buf_printf(b, "%s %s %s", rep, types[n->physical], n->name));
     }
     TRY(annotation_text(b, n));
-    if (n->field_id >= 0) TRY(st_buf_printf(b, " = %d", n->field_id));
+    if (n->has_field_id) TRY(st_buf_printf(b, " = %d", n->field_id));
     TRY(st_buf_append_byte(b, '\n'));
     if (depth > 200) return ST_OK;
     for (int c = 0; n->physical < 0 && c < n->num_children; c++) TRY(schema_text_node(f, n->children[c], depth + 1, b));

@@ -53,6 +53,7 @@ typedef struct pq_node {
     int converted;         /* enum pq_converted or PQ_CT_NONE */
     int scale, precision;  /* -1 if absent */
     int field_id;          /* -1 if absent */
+    bool has_field_id;     /* field_id was present (it may be -1) */
     bool has_logical;
     pq_logical_type_t logical;
     /* Derived while building the tree: */

@@ -191,7 +191,12 @@ static int read_schema_element(meta_ctx_t *c, int type, pq_node_t *n, bool *has_
         case 6: if (!(rc = th_read_i32(r, t, &v))) n->converted = v; break;
         case 7: if (!(rc = th_read_i32(r, t, &v))) n->scale = v; break;
         case 8: if (!(rc = th_read_i32(r, t, &v))) n->precision = v; break;
-        case 9: if (!(rc = th_read_i32(r, t, &v))) n->field_id = v; break;
+        case 9:
+            if (!(rc = th_read_i32(r, t, &v))) {
+                n->field_id = v;
+                n->has_field_id = true;
+            }
+            break;
         case 10:
             if (!(rc = read_logical_type(r, t, &n->logical))) n->has_logical = true;
             break;
