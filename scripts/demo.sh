@@ -21,6 +21,7 @@ step $strata parquet cat "$work/boreholes.parquet" --format table --limit 5 \
   --columns name,status,depth_m,drilled_on,created_at
 step $strata parquet cat "$work/boreholes.parquet" --limit 2
 printf '\n\033[1m$ %s\033[0m\n' "$strata parquet meta $work/boreholes.parquet | head -25"
-$strata parquet meta "$work/boreholes.parquet" | head -25
+$strata parquet meta "$work/boreholes.parquet" >"$work/meta.txt"
+head -25 "$work/meta.txt"
 echo
 echo "The Parquet file is at $work/boreholes.parquet; any engine (DuckDB, Spark, pandas) reads it."
