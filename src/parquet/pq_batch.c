@@ -106,13 +106,7 @@ static int map_column(const st_pq_file_t *f, int col, st_field_t *out) {
     return 0;
 }
 
-void pq_fields_free(st_pq_file_t *f) {
-    for (int i = 0; f->fields && i < f->nfields; i++) free(f->fields[i].name);
-    free(f->fields);
-    f->fields = NULL;
-    f->nfields = 0;
-}
-
+/* The mapping is cached in f->fields, which st_pq_close frees. */
 int st_pq_fields(st_pq_file_t *f, const st_field_t **fields, int *nfields) {
     if (!f || f->num_nodes < 1) return st_error(ST_EINVAL, "st_pq_fields: no file");
     if (!f->fields) {

@@ -92,9 +92,4 @@ int pq_plan_emit(const pq_plan_t *p, const st_pq_file_t *f, int rg,
 /* Dotted path of a schema node ("a.list.element") into buf, for messages. */
 const char *pq_node_path(const st_pq_file_t *f, int node, char *buf, size_t cap);
 
-/* ---- batches (pq_batch.c) -------------------------------------------------- */
-
-/* Frees the lazily built st_pq_fields() mapping (f->fields); for st_pq_close. */
-void pq_fields_free(st_pq_file_t *f);
-
 #endif
