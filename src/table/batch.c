@@ -221,8 +221,8 @@ int st_col_append_bool(st_column_t *c, bool v) {
     return push(c, true, &b, 1);
 }
 
-static int append_decimal(st_column_t *c, __int128 v, const char *text) {
-    if (!tbl_dec_fits(v, c->field.type.precision)) return range_error(c, text);
+/* v already fits the precision. */
+static int append_decimal(st_column_t *c, __int128 v) {
     uint8_t le[16];
     tbl_dec_store(v, le);
     return push(c, true, le, 16);
@@ -247,9 +247,19 @@ static int push_int(st_column_t *c, int64_t v) {
     }
 }
 
-int st_col_append_i64(st_column_t *c, int64_t v) {
+static int range_error_i64(const st_column_t *c, int64_t v) {
     char text[24];
     snprintf(text, sizeof text, "%lld", (long long)v);
+    return range_error(c, text);
+}
+
+static int range_error_u64(const st_column_t *c, uint64_t v) {
+    char text[24];
+    snprintf(text, sizeof text, "%llu", (unsigned long long)v);
+    return range_error(c, text);
+}
+
+int st_col_append_i64(st_column_t *c, int64_t v) {
     int64_t lo, hi;
     switch (c->field.type.id) {
     case ST_TYPE_INT8: lo = INT8_MIN, hi = INT8_MAX; break;
@@ -266,34 +276,36 @@ int st_col_append_i64(st_column_t *c, int64_t v) {
     case ST_TYPE_UINT16:
     case ST_TYPE_UINT32:
     case ST_TYPE_UINT64:
-        if (v < 0) return range_error(c, text);
+        if (v < 0) return range_error_i64(c, v);
         return st_col_append_u64(c, (uint64_t)v);
-    case ST_TYPE_DECIMAL: return append_decimal(c, v, text);
+    case ST_TYPE_DECIMAL:
+        if (!tbl_dec_fits(v, c->field.type.precision)) return range_error_i64(c, v);
+        return append_decimal(c, v);
     default: return type_error(c, "an integer");
     }
-    if (v < lo || v > hi) return range_error(c, text);
+    if (v < lo || v > hi) return range_error_i64(c, v);
     return push_int(c, v);
 }
 
 int st_col_append_u64(st_column_t *c, uint64_t v) {
-    char text[24];
-    snprintf(text, sizeof text, "%llu", (unsigned long long)v);
     uint64_t hi;
     switch (c->field.type.id) {
     case ST_TYPE_UINT8: hi = UINT8_MAX; break;
     case ST_TYPE_UINT16: hi = UINT16_MAX; break;
     case ST_TYPE_UINT32: hi = UINT32_MAX; break;
     case ST_TYPE_UINT64: hi = UINT64_MAX; break;
-    case ST_TYPE_DECIMAL: return append_decimal(c, (__int128)v, text);
+    case ST_TYPE_DECIMAL:
+        if (!tbl_dec_fits((__int128)v, c->field.type.precision)) return range_error_u64(c, v);
+        return append_decimal(c, (__int128)v);
     default:
         if (v > INT64_MAX) {
             if (c->field.type.id >= ST_TYPE_INT8 && c->field.type.id <= ST_TYPE_INT64)
-                return range_error(c, text);
+                return range_error_u64(c, v);
             return type_error(c, "an unsigned integer");
         }
         return st_col_append_i64(c, (int64_t)v);
     }
-    if (v > hi) return range_error(c, text);
+    if (v > hi) return range_error_u64(c, v);
     switch (st_type_value_width(&c->field.type)) {
     case 1: {
         uint8_t x = (uint8_t)v;

@@ -37,6 +37,11 @@ static int read_record(st_table_reader_t *r) {
             if (c == '"') {
                 cell.quoted = true;
                 for (;;) {
+                    /* Copy the plain run up to the next quote or newline in one go. */
+                    size_t k = r->pos;
+                    while (k < r->len && r->buf[k] != '"' && r->buf[k] != '\n') k++;
+                    if ((rc = st_buf_append(&r->rec, r->buf + r->pos, k - r->pos))) return rc;
+                    r->pos = k;
                     c = tbl_rd_get(r, &rc);
                     if (c < 0) {
                         if (rc) return rc;
@@ -70,6 +75,11 @@ static int read_record(st_table_reader_t *r) {
                     }
                     if (c == ',') break;
                     if ((rc = st_buf_append_byte(&r->rec, (uint8_t)c))) return rc;
+                    size_t k = r->pos;
+                    while (k < r->len && r->buf[k] != ',' && r->buf[k] != '\n' && r->buf[k] != '\r')
+                        k++;
+                    if ((rc = st_buf_append(&r->rec, r->buf + r->pos, k - r->pos))) return rc;
+                    r->pos = k;
                     c = tbl_rd_get(r, &rc);
                 }
             }
