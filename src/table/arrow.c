@@ -415,9 +415,12 @@ int st_batch_import(const struct ArrowSchema *schema, const struct ArrowArray *a
     if (!schema->format || strcmp(schema->format, "+s"))
         return st_error(ST_EUNSUPPORTED, "Arrow import: top-level format '%s', expected a struct "
                                          "('+s')", schema->format ? schema->format : "(null)");
-    if (schema->n_children != array->n_children || array->n_buffers != 1)
+    if (schema->n_children != array->n_children)
         return st_error(ST_EINVAL, "Arrow import: schema has %lld children, array %lld",
                         (long long)schema->n_children, (long long)array->n_children);
+    if (array->n_buffers != 1)
+        return st_error(ST_EINVAL, "Arrow import: struct array has %lld buffers, expected 1",
+                        (long long)array->n_buffers);
     if (schema->n_children > INT32_MAX) return st_error(ST_EINVAL, "Arrow import: too many columns");
     int n = (int)schema->n_children;
     st_field_t *fields = n ? calloc((size_t)n, sizeof *fields) : NULL;

@@ -217,6 +217,10 @@ int st_coerce_append(st_column_t *col, const char *text, size_t n) {
         int64_t v;
         if (!fraction_fits(z, (int)t->unit)) return fraction_fail(col, s, n);
         if (st_parse_time(z, (int)t->unit, &v)) return fail(col, s, n, NULL);
+        /* "24:00" parses, but a time of day column holds [00:00, 24:00). */
+        int64_t day = 86400;
+        for (int k = 0; k < (int)t->unit; k++) day *= 10;
+        if (v >= day) return fail(col, s, n, "out of range");
         return st_col_append_i64(col, v);
     }
     case ST_TYPE_TIMESTAMP: {

@@ -19,7 +19,9 @@ static void *arena_alloc(tj_doc *d, size_t n) {
     n = (n + 15) & ~(size_t)15;
     block *b = d->blocks;
     if (!b || b->cap - b->used < n) {
-        size_t cap = n > 32768 ? n : 32768;
+        /* Small first (a single cell is often a few bytes), then doubling. */
+        size_t want = d->total ? d->total : 4096;
+        size_t cap = n > want ? n : want;
         block *nb = malloc(sizeof *nb + cap);
         if (!nb) return NULL;
         nb->next = b;

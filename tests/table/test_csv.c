@@ -206,6 +206,8 @@ static void test_coerce_errors(void **state) {
     want_error("date", "2023-02-29", "'2023-02-29' is not a valid date");
     want_error("date", "01/02/2024", "'01/02/2024' is not a valid date");
     want_error("time(ms)", "25:00", "'25:00' is not a valid time(ms)");
+    want_error("time(ns)", "24:00", "'24:00' is not a valid time(ns): out of range");
+    want_value("time(ns)", "23:59:59.999999999", "\"23:59:59.999999999\"");
     want_error("time(ms)", "10:00:00.1234",
                  "'10:00:00.1234' is not a valid time(ms): more than 3 fraction digits");
     want_error("timestamp(us, UTC)", "2024-05-01T10:00:00.1234567Z",
