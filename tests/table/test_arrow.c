@@ -109,6 +109,15 @@ static char *batch_text(const st_batch_t *b, int64_t from, int64_t count) {
     return (char *)st_buf_detach(&out, NULL);
 }
 
+/* Lines [from, from + count) of a text made by batch_text. */
+static char *batch_text_lines(const char *text, int from, int count) {
+    const char *p = text;
+    for (int i = 0; i < from; i++) p = strchr(p, '\n') + 1;
+    const char *e = p;
+    for (int i = 0; i < count; i++) e = strchr(e, '\n') + 1;
+    return strndup(p, (size_t)(e - p));
+}
+
 static bool metadata_value(const char *md, const char *key, const char **value, int32_t *vlen) {
     if (!md) return false;
     int32_t n;
@@ -207,9 +216,39 @@ static void test_export_layout(void **state) {
         assert_string_equal(t, type_names[i]);
         assert_int_equal(back->cols[i].field.nullable, i % 2 == 0);
     }
+    st_batch_free(back);
+
+    /* Slices: a parent offset, then child offsets, select the same rows. */
+    char *want = batch_text_lines(before, 3, 5);
+    array.offset = 3;
+    array.length = 5;
+    assert_int_equal(st_batch_import(&schema, &array, &back), 0);
+    char *got = batch_text(back, 0, 5);
+    assert_string_equal(got, want);
+    free(got);
+    st_batch_free(back);
+    array.offset = 0;
+    for (int i = 0; i < NTYPES; i++) {
+        array.children[i]->offset = 3;
+        array.children[i]->length = 7;
+    }
+    assert_int_equal(st_batch_import(&schema, &array, &back), 0);
+    got = batch_text(back, 0, 5);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    st_batch_free(back);
+    /* Children shorter than the struct needs are refused. */
+    array.length = 10;
+    assert_int_equal(st_batch_import(&schema, &array, &back), ST_EINVAL);
+    assert_string_equal(st_errmsg(), "Arrow column 'c0': 7 values for 10 rows");
+    for (int i = 0; i < NTYPES; i++) {
+        array.children[i]->offset = 0;
+        array.children[i]->length = 10;
+    }
+
     free(before);
     free(after);
-    st_batch_free(back);
     schema.release(&schema);
     array.release(&array);
     assert_null(schema.release);
