@@ -130,8 +130,7 @@ int st_table_reader_open(const char *path, st_text_format_t fmt, const st_field_
  * ST_EVALIDATION, malformed CSV quoting or JSON ST_ECORRUPT, each naming the line.
  * On an error the rows read before the bad one stay in the batch (counted in
  * *nread) and the bad row is not added; the next call continues after it. */
-int st_table_reader_next(st_table_reader_t *r, st_batch_t *batch, int64_t max_rows,
-                         int64_t *nread);
+int st_table_reader_next(st_table_reader_t *r, st_batch_t *batch, int64_t max_rows, int64_t *nread);
 
 /* Line number of the last row read (1-based; the line where it starts). */
 int64_t st_table_reader_line(const st_table_reader_t *r);

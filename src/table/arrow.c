@@ -95,8 +95,8 @@ static int arrow_format(const st_type_t *t, char *out, size_t cap) {
     return snprintf(out, cap, "%s", f);
 }
 
-static int make_schema(struct ArrowSchema *s, const char *format, const char *name,
-                       const char *ext, int64_t flags) {
+static int make_schema(struct ArrowSchema *s, const char *format, const char *name, const char *ext,
+                       int64_t flags) {
     memset(s, 0, sizeof *s);
     schema_priv *p = calloc(1, sizeof *p);
     if (!p) return ST_ENOMEM;
@@ -185,7 +185,9 @@ static void release_struct(struct ArrowArray *a) {
     a->release = NULL;
 }
 
-static const void *or_empty(const st_buf_t *b) { return b->data ? (const void *)b->data : (const void *)empty_buffer; }
+static const void *or_empty(const st_buf_t *b) {
+    return b->data ? (const void *)b->data : (const void *)empty_buffer;
+}
 
 /* Fills a child array around column `col`, which the caller has moved in. */
 static void fill_column(struct ArrowArray *a, column_priv *p) {
@@ -309,12 +311,11 @@ static int import_type(const struct ArrowSchema *s, st_type_t *t, bool *large) {
     static const struct {
         const char *fmt;
         st_type_id id;
-    } simple[] = {{"b", ST_TYPE_BOOL},    {"c", ST_TYPE_INT8},   {"C", ST_TYPE_UINT8},
-                  {"s", ST_TYPE_INT16},   {"S", ST_TYPE_UINT16}, {"i", ST_TYPE_INT32},
-                  {"I", ST_TYPE_UINT32},  {"l", ST_TYPE_INT64},  {"L", ST_TYPE_UINT64},
-                  {"f", ST_TYPE_FLOAT},   {"g", ST_TYPE_DOUBLE}, {"u", ST_TYPE_STRING},
-                  {"U", ST_TYPE_STRING},  {"z", ST_TYPE_BINARY}, {"Z", ST_TYPE_BINARY},
-                  {"tdD", ST_TYPE_DATE}};
+    } simple[] = {
+        {"b", ST_TYPE_BOOL},   {"c", ST_TYPE_INT8},   {"C", ST_TYPE_UINT8},  {"s", ST_TYPE_INT16},
+        {"S", ST_TYPE_UINT16}, {"i", ST_TYPE_INT32},  {"I", ST_TYPE_UINT32}, {"l", ST_TYPE_INT64},
+        {"L", ST_TYPE_UINT64}, {"f", ST_TYPE_FLOAT},  {"g", ST_TYPE_DOUBLE}, {"u", ST_TYPE_STRING},
+        {"U", ST_TYPE_STRING}, {"z", ST_TYPE_BINARY}, {"Z", ST_TYPE_BINARY}, {"tdD", ST_TYPE_DATE}};
     for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++) {
         if (!strcmp(f, simple[i].fmt)) {
             t->id = simple[i].id;
@@ -398,7 +399,8 @@ static int import_column(st_column_t *c, const struct ArrowArray *a, bool large,
             if (start < 0 || end < start || end - start > INT32_MAX)
                 return st_error(ST_EINVAL, "Arrow column '%s': bad offsets at row %lld",
                                 c->field.name, (long long)r);
-            rc = tbl_col_append_raw(c, (const uint8_t *)a->buffers[2] + start, (size_t)(end - start));
+            rc = tbl_col_append_raw(c, (const uint8_t *)a->buffers[2] + start,
+                                    (size_t)(end - start));
         } else {
             rc = tbl_col_append_raw(c, values + (size_t)w * (size_t)i, (size_t)w);
         }
@@ -413,15 +415,18 @@ int st_batch_import(const struct ArrowSchema *schema, const struct ArrowArray *a
     if (!schema || !array || !schema->release || !array->release)
         return st_error(ST_EINVAL, "Arrow import: schema or array missing or released");
     if (!schema->format || strcmp(schema->format, "+s"))
-        return st_error(ST_EUNSUPPORTED, "Arrow import: top-level format '%s', expected a struct "
-                                         "('+s')", schema->format ? schema->format : "(null)");
+        return st_error(ST_EUNSUPPORTED,
+                        "Arrow import: top-level format '%s', expected a struct "
+                        "('+s')",
+                        schema->format ? schema->format : "(null)");
     if (schema->n_children != array->n_children)
         return st_error(ST_EINVAL, "Arrow import: schema has %lld children, array %lld",
                         (long long)schema->n_children, (long long)array->n_children);
     if (array->n_buffers != 1)
         return st_error(ST_EINVAL, "Arrow import: struct array has %lld buffers, expected 1",
                         (long long)array->n_buffers);
-    if (schema->n_children > INT32_MAX) return st_error(ST_EINVAL, "Arrow import: too many columns");
+    if (schema->n_children > INT32_MAX)
+        return st_error(ST_EINVAL, "Arrow import: too many columns");
     int n = (int)schema->n_children;
     st_field_t *fields = n ? calloc((size_t)n, sizeof *fields) : NULL;
     bool *large = n ? calloc((size_t)n, sizeof *large) : NULL;
@@ -436,15 +441,18 @@ int st_batch_import(const struct ArrowSchema *schema, const struct ArrowArray *a
         fields[i].name = (char *)(cs->name ? cs->name : "");
         fields[i].nullable = (cs->flags & ARROW_FLAG_NULLABLE) != 0;
         if (cs->dictionary || cs->n_children)
-            rc = st_error(ST_EUNSUPPORTED, "Arrow column '%s': nested and dictionary-encoded "
-                                           "columns are not supported", fields[i].name);
+            rc = st_error(ST_EUNSUPPORTED,
+                          "Arrow column '%s': nested and dictionary-encoded "
+                          "columns are not supported",
+                          fields[i].name);
         else if (import_type(cs, &fields[i].type, &large[i]))
             rc = st_error(ST_EUNSUPPORTED, "Arrow column '%s': format '%s' is not supported",
                           fields[i].name, cs->format);
     }
     st_batch_t *b = NULL;
     if (!rc) rc = st_batch_new(fields, n, &b);
-    for (int i = 0; i < n && !rc; i++) rc = import_column(&b->cols[i], array->children[i], large[i], array);
+    for (int i = 0; i < n && !rc; i++)
+        rc = import_column(&b->cols[i], array->children[i], large[i], array);
     free(fields);
     free(large);
     if (rc) {

@@ -61,13 +61,15 @@ int st_batch_new(const st_field_t *fields, int nfields, st_batch_t **out) {
 
 void st_batch_free(st_batch_t *b) {
     if (!b) return;
-    for (int i = 0; i < b->ncols; i++) tbl_col_free(&b->cols[i]);
+    for (int i = 0; i < b->ncols; i++)
+        tbl_col_free(&b->cols[i]);
     free(b->cols);
     free(b);
 }
 
 void st_batch_clear(st_batch_t *b) {
-    for (int i = 0; i < b->ncols; i++) tbl_col_truncate(&b->cols[i], 0);
+    for (int i = 0; i < b->ncols; i++)
+        tbl_col_truncate(&b->cols[i], 0);
     b->nrows = 0;
 }
 
@@ -100,8 +102,10 @@ int st_batch_end_row(st_batch_t *b) {
 static inline bool bit_get(const uint8_t *bits, int64_t i) { return (bits[i >> 3] >> (i & 7)) & 1; }
 
 static inline void bit_put(uint8_t *bits, int64_t i, bool v) {
-    if (v) bits[i >> 3] |= (uint8_t)(1u << (i & 7));
-    else bits[i >> 3] &= (uint8_t)~(1u << (i & 7));
+    if (v)
+        bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+    else
+        bits[i >> 3] &= (uint8_t) ~(1u << (i & 7));
 }
 
 /* Makes room for bit `i` in a bitmap buffer whose bytes past the end are zero. */
@@ -267,8 +271,10 @@ int st_col_append_i64(st_column_t *c, int64_t v) {
     case ST_TYPE_INT32:
     case ST_TYPE_DATE: lo = INT32_MIN, hi = INT32_MAX; break;
     case ST_TYPE_TIME:
-        if (c->field.type.unit == ST_UNIT_MS) lo = INT32_MIN, hi = INT32_MAX;
-        else lo = INT64_MIN, hi = INT64_MAX;
+        if (c->field.type.unit == ST_UNIT_MS)
+            lo = INT32_MIN, hi = INT32_MAX;
+        else
+            lo = INT64_MIN, hi = INT64_MAX;
         break;
     case ST_TYPE_INT64:
     case ST_TYPE_TIMESTAMP: lo = INT64_MIN, hi = INT64_MAX; break;
@@ -511,9 +517,7 @@ int st_col_value_json(const st_column_t *c, int64_t i, st_buf_t *out) {
         p = st_col_get_bytes(c, i, &len);
         return st_json_append_string(out, (const char *)p, len);
     case ST_TYPE_BINARY:
-    case ST_TYPE_FIXED:
-        p = st_col_get_bytes(c, i, &len);
-        return append_hex(out, p, len);
+    case ST_TYPE_FIXED: p = st_col_get_bytes(c, i, &len); return append_hex(out, p, len);
     case ST_TYPE_UUID: {
         char u[ST_UUID_STR_LEN + 1];
         p = st_col_get_bytes(c, i, &len);
@@ -528,7 +532,9 @@ int st_col_value_json(const st_column_t *c, int64_t i, st_buf_t *out) {
         return rc;
     }
     case ST_TYPE_DATE: n = st_format_date(st_col_get_i64(c, i), text, sizeof text); break;
-    case ST_TYPE_TIME: n = st_format_time(st_col_get_i64(c, i), (int)t->unit, text, sizeof text); break;
+    case ST_TYPE_TIME:
+        n = st_format_time(st_col_get_i64(c, i), (int)t->unit, text, sizeof text);
+        break;
     case ST_TYPE_TIMESTAMP:
         n = st_format_timestamp(st_col_get_i64(c, i), (int)t->unit, t->utc, text, sizeof text);
         break;

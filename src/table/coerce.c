@@ -27,8 +27,10 @@ static void show_value(const char *s, size_t n, char *out, size_t cap) {
         }
         if (c < 0x20 || c == 0x7f) {
             const char *e = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
-            if (e) o += (size_t)snprintf(out + o, cap - o, "%s", e);
-            else o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+            if (e)
+                o += (size_t)snprintf(out + o, cap - o, "%s", e);
+            else
+                o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
             i++;
             continue;
         }
@@ -104,8 +106,10 @@ static int append_int(st_column_t *col, const char *s, size_t n) {
     bool overflow = false;
     for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
         unsigned d = (unsigned)(s[i] - '0');
-        if (mag > (UINT64_MAX - d) / 10) overflow = true;
-        else mag = mag * 10 + d;
+        if (mag > (UINT64_MAX - d) / 10)
+            overflow = true;
+        else
+            mag = mag * 10 + d;
     }
     if (i < n && s[i] == '.') {
         for (i++; i < n && s[i] == '0'; i++) {
@@ -117,8 +121,10 @@ static int append_int(st_column_t *col, const char *s, size_t n) {
     if (overflow || (neg && mag > (uint64_t)INT64_MAX + 1) || (neg && mag && is_unsigned))
         return fail(col, s, n, "out of range");
     int rc;
-    if (neg) rc = st_col_append_i64(col, mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mag);
-    else rc = st_col_append_u64(col, mag);
+    if (neg)
+        rc = st_col_append_i64(col, mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mag);
+    else
+        rc = st_col_append_u64(col, mag);
     if (rc == ST_ETYPE) return fail(col, s, n, "out of range");
     return rc;
 }
@@ -180,8 +186,10 @@ int st_coerce_append(st_column_t *col, const char *text, size_t n) {
 
     /* Everything else ignores blanks around the value (" 12", "2024-01-01 "). */
     const char *s = text;
-    while (n && (*s == ' ' || *s == '\t')) s++, n--;
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) n--;
+    while (n && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        n--;
     if (n == 0) return st_col_append_null(col);
     if (t->id == ST_TYPE_BINARY || t->id == ST_TYPE_FIXED) return append_hex(col, s, n);
     if (t->id == ST_TYPE_BOOL) return append_bool(col, s, n);
@@ -219,7 +227,8 @@ int st_coerce_append(st_column_t *col, const char *text, size_t n) {
         if (st_parse_time(z, (int)t->unit, &v)) return fail(col, s, n, NULL);
         /* "24:00" parses, but a time of day column holds [00:00, 24:00). */
         int64_t day = 86400;
-        for (int k = 0; k < (int)t->unit; k++) day *= 10;
+        for (int k = 0; k < (int)t->unit; k++)
+            day *= 10;
         if (v >= day) return fail(col, s, n, "out of range");
         return st_col_append_i64(col, v);
     }

@@ -39,7 +39,8 @@ static int read_record(st_table_reader_t *r) {
                 for (;;) {
                     /* Copy the plain run up to the next quote or newline in one go. */
                     size_t k = r->pos;
-                    while (k < r->len && r->buf[k] != '"' && r->buf[k] != '\n') k++;
+                    while (k < r->len && r->buf[k] != '"' && r->buf[k] != '\n')
+                        k++;
                     if ((rc = st_buf_append(&r->rec, r->buf + r->pos, k - r->pos))) return rc;
                     r->pos = k;
                     c = tbl_rd_get(r, &rc);
@@ -59,7 +60,8 @@ static int read_record(st_table_reader_t *r) {
                 c = tbl_rd_get(r, &rc);
                 if (c == '\r' && cr_ends_line(r, &rc)) c = '\n';
                 if (c == '\n') r->line++;
-                if (c < 0 || c == '\n') end = true;
+                if (c < 0 || c == '\n')
+                    end = true;
                 else if (c != ',')
                     return st_error(ST_ECORRUPT,
                                     "%s: line %lld: unexpected character after a closing quote "
@@ -96,7 +98,8 @@ int tbl_csv_open(st_table_reader_t *r) {
     int rc = ST_OK;
     r->field_cell = malloc((size_t)(r->nfields ? r->nfields : 1) * sizeof *r->field_cell);
     if (!r->field_cell) return st_error(ST_ENOMEM, "out of memory");
-    for (int f = 0; f < r->nfields; f++) r->field_cell[f] = -1;
+    for (int f = 0; f < r->nfields; f++)
+        r->field_cell[f] = -1;
     /* A byte order mark is how some spreadsheets say "UTF-8". */
     if (tbl_rd_peek(r, &rc) == 0xef && r->len - r->pos >= 3 &&
         !memcmp(r->buf + r->pos, "\xef\xbb\xbf", 3))
@@ -117,8 +120,10 @@ int tbl_csv_open(st_table_reader_t *r) {
             continue;
         }
         if (r->field_cell[f] >= 0)
-            return st_error(ST_EVALIDATION, "%s: line %lld: column '%.*s' appears twice in the "
-                                            "header", r->path, (long long)r->row_line, shown, name);
+            return st_error(ST_EVALIDATION,
+                            "%s: line %lld: column '%.*s' appears twice in the "
+                            "header",
+                            r->path, (long long)r->row_line, shown, name);
         r->field_cell[f] = k;
     }
     return ST_OK;
@@ -135,7 +140,8 @@ static int append_row(st_table_reader_t *r, st_batch_t *b) {
         } else {
             const char *text = (const char *)r->rec.data + cells[k].off;
             st_type_id id = col->field.type.id;
-            if (cells[k].len == 0 && cells[k].quoted && (id == ST_TYPE_STRING || id == ST_TYPE_BINARY))
+            if (cells[k].len == 0 && cells[k].quoted &&
+                (id == ST_TYPE_STRING || id == ST_TYPE_BINARY))
                 rc = st_col_append_bytes(col, "", 0);
             else
                 rc = st_coerce_append(col, text, cells[k].len);
@@ -156,8 +162,8 @@ int tbl_csv_next(st_table_reader_t *r, st_batch_t *b, int64_t max_rows, int64_t 
         if (rc < 0) return rc;
         int ncells = (int)(r->cells.len / sizeof(tbl_cell));
         if (ncells != r->ncols)
-            return st_error(ST_EVALIDATION, "%s: line %lld: expected %d cells, found %d",
-                            r->path, (long long)r->row_line, r->ncols, ncells);
+            return st_error(ST_EVALIDATION, "%s: line %lld: expected %d cells, found %d", r->path,
+                            (long long)r->row_line, r->ncols, ncells);
         if ((rc = append_row(r, b))) {
             tbl_reader_rollback(b);
             return rc;

@@ -7,7 +7,8 @@
 
 __int128 tbl_dec_load(const uint8_t le16[16]) {
     unsigned __int128 u = 0;
-    for (int i = 15; i >= 0; i--) u = (u << 8) | le16[i];
+    for (int i = 15; i >= 0; i--)
+        u = (u << 8) | le16[i];
     return (__int128)u;
 }
 
@@ -21,7 +22,8 @@ void tbl_dec_store(__int128 v, uint8_t le16[16]) {
 
 unsigned __int128 tbl_pow10_128(int p) {
     unsigned __int128 v = 1;
-    for (int i = 0; i < p; i++) v *= 10;
+    for (int i = 0; i < p; i++)
+        v *= 10;
     return v;
 }
 
@@ -29,9 +31,7 @@ static unsigned __int128 magnitude(__int128 v) {
     return v < 0 ? (unsigned __int128)0 - (unsigned __int128)v : (unsigned __int128)v;
 }
 
-bool tbl_dec_fits(__int128 v, int precision) {
-    return magnitude(v) < tbl_pow10_128(precision);
-}
+bool tbl_dec_fits(__int128 v, int precision) { return magnitude(v) < tbl_pow10_128(precision); }
 
 int tbl_dec_format(__int128 v, int scale, st_buf_t *out) {
     char digits[48];
@@ -42,7 +42,8 @@ int tbl_dec_format(__int128 v, int scale, st_buf_t *out) {
         m /= 10;
     } while (m);
     /* At least one digit before the point. */
-    while (n < scale + 1) digits[n++] = '0';
+    while (n < scale + 1)
+        digits[n++] = '0';
     char text[64];
     int o = 0;
     if (v < 0) text[o++] = '-';
@@ -102,14 +103,17 @@ int tbl_dec_parse(const char *s, size_t n, int precision, int scale, __int128 *o
     }
     if (shift < 0) {
         static _Thread_local char msg[48];
-        if (scale == 0) snprintf(msg, sizeof msg, "no fraction digits allowed (scale 0)");
-        else snprintf(msg, sizeof msg, "more than %d fraction digit%s", scale, scale > 1 ? "s" : "");
+        if (scale == 0)
+            snprintf(msg, sizeof msg, "no fraction digits allowed (scale 0)");
+        else
+            snprintf(msg, sizeof msg, "more than %d fraction digit%s", scale, scale > 1 ? "s" : "");
         *why = msg;
         return ST_ETYPE;
     }
     if (nd + shift > precision) goto too_long;
     unsigned __int128 m = 0;
-    for (int k = 0; k < nd; k++) m = m * 10 + (unsigned)(dig[k] - '0');
+    for (int k = 0; k < nd; k++)
+        m = m * 10 + (unsigned)(dig[k] - '0');
     m *= tbl_pow10_128((int)shift);
     *out = neg ? -(__int128)m : (__int128)m;
     return ST_OK;

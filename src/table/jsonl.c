@@ -64,21 +64,23 @@ static int append_row(st_table_reader_t *r, st_batch_t *b) {
         int f = tbl_reader_field(r, key, strlen(key));
         if (f < 0) {
             if (r->strict)
-                return st_error(ST_EVALIDATION, "%s: line %lld: member '%.100s' is not in the "
-                                                "schema", r->path, (long long)r->row_line, key);
+                return st_error(ST_EVALIDATION,
+                                "%s: line %lld: member '%.100s' is not in the "
+                                "schema",
+                                r->path, (long long)r->row_line, key);
             continue;
         }
         if (r->member[f])
-            return st_error(ST_EVALIDATION, "%s: line %lld: member '%.100s' appears twice",
-                            r->path, (long long)r->row_line, key);
+            return st_error(ST_EVALIDATION, "%s: line %lld: member '%.100s' appears twice", r->path,
+                            (long long)r->row_line, key);
         r->member[f] = &obj->items[k];
     }
     for (int f = 0; f < r->nfields; f++) {
         st_column_t *col = &b->cols[f];
         rc = r->member[f] ? append_value(r, col, r->member[f]) : st_col_append_null(col);
         if (rc)
-            return st_error_prefix(rc, "%s: line %lld, column %s", r->path,
-                                   (long long)r->row_line, col->field.name);
+            return st_error_prefix(rc, "%s: line %lld, column %s", r->path, (long long)r->row_line,
+                                   col->field.name);
     }
     return st_batch_end_row(b);
 }

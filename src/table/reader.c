@@ -44,7 +44,8 @@ bool tbl_rd_line(st_table_reader_t *r, st_buf_t *out, int *rc) {
 
 static uint64_t hash_name(const char *s, size_t n) {
     uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
     return h;
 }
 
@@ -59,7 +60,8 @@ int tbl_reader_field(const st_table_reader_t *r, const char *name, size_t n) {
 }
 
 void tbl_reader_rollback(st_batch_t *b) {
-    for (int i = 0; i < b->ncols; i++) tbl_col_truncate(&b->cols[i], b->nrows);
+    for (int i = 0; i < b->ncols; i++)
+        tbl_col_truncate(&b->cols[i], b->nrows);
 }
 
 static st_text_format_t format_from_path(const char *path) {
@@ -73,7 +75,8 @@ static st_text_format_t format_from_path(const char *path) {
 void st_table_reader_close(st_table_reader_t *r) {
     if (!r) return;
     if (r->own_fp && r->fp) fclose(r->fp);
-    for (int i = 0; i < r->nfields; i++) free(r->fields[i].name);
+    for (int i = 0; i < r->nfields; i++)
+        free(r->fields[i].name);
     free(r->fields);
     free(r->slots);
     free(r->field_cell);
@@ -90,7 +93,8 @@ void st_table_reader_close(st_table_reader_t *r) {
 static int copy_fields(st_table_reader_t *r, const st_field_t *fields, int nfields) {
     r->fields = nfields ? calloc((size_t)nfields, sizeof *r->fields) : NULL;
     r->nslots = 8;
-    while (r->nslots < 2 * (size_t)nfields) r->nslots *= 2;
+    while (r->nslots < 2 * (size_t)nfields)
+        r->nslots *= 2;
     r->slots = malloc(r->nslots * sizeof *r->slots);
     if ((nfields && !r->fields) || !r->slots) return st_error(ST_ENOMEM, "out of memory");
     memset(r->slots, 0xff, r->nslots * sizeof *r->slots);
@@ -103,7 +107,8 @@ static int copy_fields(st_table_reader_t *r, const st_field_t *fields, int nfiel
         if (tbl_reader_field(r, fields[i].name, n) >= 0)
             return st_error(ST_EINVAL, "field '%s' is listed twice", fields[i].name);
         size_t mask = r->nslots - 1, k = hash_name(fields[i].name, n) & mask;
-        while (r->slots[k] >= 0) k = (k + 1) & mask;
+        while (r->slots[k] >= 0)
+            k = (k + 1) & mask;
         r->slots[k] = i;
     }
     return ST_OK;
@@ -117,11 +122,14 @@ int st_table_reader_open(const char *path, st_text_format_t fmt, const st_field_
     bool is_stdin = !strcmp(path, "-");
     if (fmt == ST_FORMAT_AUTO) {
         if (is_stdin)
-            return st_error(ST_EINVAL, "reading from stdin needs an explicit format (csv or jsonl)");
+            return st_error(ST_EINVAL,
+                            "reading from stdin needs an explicit format (csv or jsonl)");
         fmt = format_from_path(path);
         if (fmt == ST_FORMAT_AUTO)
-            return st_error(ST_EINVAL, "%s: cannot tell the format from the name; use .csv or "
-                                       ".jsonl, or give the format", path);
+            return st_error(ST_EINVAL,
+                            "%s: cannot tell the format from the name; use .csv or "
+                            ".jsonl, or give the format",
+                            path);
     }
     st_table_reader_t *r = calloc(1, sizeof *r);
     if (!r) return st_error(ST_ENOMEM, "out of memory");

@@ -26,8 +26,8 @@ struct st_table_reader {
     st_field_t *fields;
     int nfields;
     bool strict;
-    int64_t row_line;  /* first line of the last row read */
-    int64_t line;      /* line of the next unread byte */
+    int64_t row_line; /* first line of the last row read */
+    int64_t line;     /* line of the next unread byte */
     /* buffered input */
     char *buf;
     size_t pos, len;
@@ -36,10 +36,10 @@ struct st_table_reader {
     int *slots;
     size_t nslots;
     /* CSV */
-    int ncols;          /* header cells */
-    int *field_cell;    /* per field: header position, or -1 */
-    st_buf_t rec;       /* cell bytes of the current record */
-    st_buf_t cells;     /* tbl_cell array of the current record */
+    int ncols;       /* header cells */
+    int *field_cell; /* per field: header position, or -1 */
+    st_buf_t rec;    /* cell bytes of the current record */
+    st_buf_t cells;  /* tbl_cell array of the current record */
     /* JSONL */
     st_buf_t linebuf;
     tj_doc doc;

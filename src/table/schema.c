@@ -221,8 +221,10 @@ static int parse_enum(const ctx *c, const tj_value *obj, st_schema_field_t *f) {
             }
         }
         f->enum_values[i] = dup_n(e->str, e->len);
-        if (!f->enum_values[i]) rc = nomem();
-        else f->n_enum = i + 1;
+        if (!f->enum_values[i])
+            rc = nomem();
+        else
+            f->n_enum = i + 1;
     }
     tbl_col_free(&scratch);
     return rc;
@@ -268,8 +270,8 @@ static int parse_field(ctx *c, const tj_value *obj, int index, st_schema_field_t
         return serr(c, "min_length/max_length apply to string, binary and json fields, not %s",
                     tname);
     if (f->min_length >= 0 && f->max_length >= 0 && f->min_length > f->max_length)
-        return serr(c, "min_length %lld is greater than max_length %lld",
-                    (long long)f->min_length, (long long)f->max_length);
+        return serr(c, "min_length %lld is greater than max_length %lld", (long long)f->min_length,
+                    (long long)f->max_length);
 
     if ((rc = get_string(c, obj, "pattern", &f->pattern))) return rc;
     if (f->pattern && t->id != ST_TYPE_STRING)
@@ -311,8 +313,9 @@ static int parse_root(ctx *c, const tj_value *root, st_schema_t *s) {
         if (!s->name) return nomem();
         if (!table_name_ok(s->name)) return serr(c, "missing \"name\"");
     } else if (!table_name_ok(s->name)) {
-        return serr(c, "name '%s' must be 1..128 letters, digits, '_', '-' or '.', not starting "
-                       "with '.'",
+        return serr(c,
+                    "name '%s' must be 1..128 letters, digits, '_', '-' or '.', not starting "
+                    "with '.'",
                     s->name);
     }
     int64_t version;
@@ -342,7 +345,8 @@ static int parse_root(ctx *c, const tj_value *root, st_schema_t *s) {
 
     s->plain_fields = calloc((size_t)s->nfields, sizeof *s->plain_fields);
     if (!s->plain_fields) return nomem();
-    for (int i = 0; i < s->nfields; i++) s->plain_fields[i] = s->fields[i].field;
+    for (int i = 0; i < s->nfields; i++)
+        s->plain_fields[i] = s->fields[i].field;
     return ST_OK;
 }
 
@@ -389,11 +393,13 @@ void st_schema_free(st_schema_t *s) {
         free(f->min_text);
         free(f->max_text);
         free(f->pattern);
-        for (int k = 0; k < f->n_enum; k++) free(f->enum_values[k]);
+        for (int k = 0; k < f->n_enum; k++)
+            free(f->enum_values[k]);
         free(f->enum_values);
     }
     free(s->fields);
-    for (int k = 0; k < s->n_primary_key; k++) free(s->primary_key[k]);
+    for (int k = 0; k < s->n_primary_key; k++)
+        free(s->primary_key[k]);
     free(s->primary_key);
     free(s->plain_fields);
     free(s->name);
@@ -423,8 +429,7 @@ static bool is_json_number(const char *s) {
     return ok;
 }
 
-static int put_bound(st_buf_t *out, const char *key, const st_schema_field_t *f,
-                     const char *text) {
+static int put_bound(st_buf_t *out, const char *key, const st_schema_field_t *f, const char *text) {
     int rc = st_buf_printf(out, ", \"%s\": ", key);
     if (rc) return rc;
     if (is_numeric(f->field.type.id) && is_json_number(text)) return st_buf_append_str(out, text);

@@ -53,8 +53,8 @@ typedef enum tj_kind {
 typedef struct tj_value tj_value;
 struct tj_value {
     tj_kind kind;
-    int line, col;     /* 1-based position of the value's first byte */
-    size_t raw_off;    /* the value's source text: src[raw_off .. raw_off + raw_len) */
+    int line, col;  /* 1-based position of the value's first byte */
+    size_t raw_off; /* the value's source text: src[raw_off .. raw_off + raw_len) */
     size_t raw_len;
     const char *str;   /* STRING: unescaped, NUL-terminated; NUMBER: the literal */
     size_t len;        /* bytes in str (a string may hold NUL) */
@@ -67,8 +67,8 @@ struct tj_value {
 /* A parsed document; all nodes and strings live in its arena. */
 typedef struct tj_doc {
     tj_value *root;
-    void *blocks; /* private: arena block list, newest first */
-    size_t total; /* private: bytes held by the arena */
+    void *blocks;   /* private: arena block list, newest first */
+    size_t total;   /* private: bytes held by the arena */
     st_buf_t stack; /* private: items of open arrays/objects while parsing */
     /* After a syntax error: where and what (also in the error message). */
     int err_line, err_col;

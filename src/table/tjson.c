@@ -92,8 +92,7 @@ static int fail_at(parser *p, size_t at, const char *what) {
     p->doc->err_line = p->line;
     p->doc->err_col = (int)(at - p->line_start + 1);
     p->doc->err_what = what;
-    return st_error(ST_ECORRUPT, "line %d, column %d: %s", p->doc->err_line, p->doc->err_col,
-                    what);
+    return st_error(ST_ECORRUPT, "line %d, column %d: %s", p->doc->err_line, p->doc->err_col, what);
 }
 
 static void skip_ws(parser *p) {
@@ -114,10 +113,14 @@ static int hex4(const char *s, unsigned *out) {
     for (int k = 0; k < 4; k++) {
         char c = s[k];
         v <<= 4;
-        if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
-        else return -1;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return -1;
     }
     *out = v;
     return 0;
@@ -193,8 +196,7 @@ static int parse_string(parser *p, tj_value *v) {
                     return fail_at(p, j - 1, "bad \\u escape");
                 j += 4;
                 if (cp >= 0xd800 && cp < 0xdc00 && j + 6 < end && p->s[j + 1] == '\\' &&
-                    p->s[j + 2] == 'u' && !hex4(p->s + j + 3, &lo) && lo >= 0xdc00 &&
-                    lo < 0xe000) {
+                    p->s[j + 2] == 'u' && !hex4(p->s + j + 3, &lo) && lo >= 0xdc00 && lo < 0xe000) {
                     cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
                     j += 6;
                 }
@@ -222,18 +224,23 @@ static int parse_number(parser *p, tj_value *v) {
     const char *s = p->s;
     if (j < p->n && s[j] == '-') j++;
     if (j >= p->n || !is_digit(s[j])) return fail_at(p, p->i, "bad number");
-    if (s[j] == '0') j++;
-    else while (j < p->n && is_digit(s[j])) j++;
+    if (s[j] == '0')
+        j++;
+    else
+        while (j < p->n && is_digit(s[j]))
+            j++;
     if (j < p->n && s[j] == '.') {
         j++;
         if (j >= p->n || !is_digit(s[j])) return fail_at(p, p->i, "bad number");
-        while (j < p->n && is_digit(s[j])) j++;
+        while (j < p->n && is_digit(s[j]))
+            j++;
     }
     if (j < p->n && (s[j] == 'e' || s[j] == 'E')) {
         j++;
         if (j < p->n && (s[j] == '+' || s[j] == '-')) j++;
         if (j >= p->n || !is_digit(s[j])) return fail_at(p, p->i, "bad number");
-        while (j < p->n && is_digit(s[j])) j++;
+        while (j < p->n && is_digit(s[j]))
+            j++;
     }
     size_t len = j - p->i;
     char *o = arena_alloc(p->doc, len + 1);
@@ -291,7 +298,8 @@ static int parse_container(parser *p, tj_value *v, int depth, bool object) {
         int rc;
         if (object) {
             skip_ws(p);
-            if (p->i >= p->n || p->s[p->i] != '"') return fail_at(p, p->i, "expected a member name");
+            if (p->i >= p->n || p->s[p->i] != '"')
+                return fail_at(p, p->i, "expected a member name");
             tj_value kv = {0};
             if ((rc = parse_string(p, &kv))) return rc;
             if (!kv.utf8_ok) return fail_at(p, p->i - 1, "invalid UTF-8 in member name");
@@ -332,13 +340,20 @@ static int parse_value(parser *p, tj_value *v, int depth) {
     v->raw_off = p->i;
     int rc = ST_OK;
     char c = p->s[p->i];
-    if (c == '{' || c == '[') rc = parse_container(p, v, depth, c == '{');
-    else if (c == '"') rc = parse_string(p, v);
-    else if (c == '-' || is_digit(c)) rc = parse_number(p, v);
-    else if (literal(p, "true")) v->kind = TJ_TRUE;
-    else if (literal(p, "false")) v->kind = TJ_FALSE;
-    else if (literal(p, "null")) v->kind = TJ_NULL;
-    else rc = fail_at(p, p->i, "unexpected character");
+    if (c == '{' || c == '[')
+        rc = parse_container(p, v, depth, c == '{');
+    else if (c == '"')
+        rc = parse_string(p, v);
+    else if (c == '-' || is_digit(c))
+        rc = parse_number(p, v);
+    else if (literal(p, "true"))
+        v->kind = TJ_TRUE;
+    else if (literal(p, "false"))
+        v->kind = TJ_FALSE;
+    else if (literal(p, "null"))
+        v->kind = TJ_NULL;
+    else
+        rc = fail_at(p, p->i, "unexpected character");
     v->raw_len = p->i - v->raw_off;
     return rc;
 }

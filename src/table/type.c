@@ -26,7 +26,8 @@ typedef struct {
 } cursor;
 
 static void skip_ws(cursor *c) {
-    while (*c->p == ' ' || *c->p == '\t') c->p++;
+    while (*c->p == ' ' || *c->p == '\t')
+        c->p++;
 }
 
 static bool eat(cursor *c, char ch) {
@@ -62,10 +63,14 @@ static bool read_uint(cursor *c, long *out) {
 static bool read_unit(cursor *c, st_time_unit *out) {
     char w[8];
     if (!read_word(c, w, sizeof w)) return false;
-    if (!strcasecmp(w, "ms")) *out = ST_UNIT_MS;
-    else if (!strcasecmp(w, "us")) *out = ST_UNIT_US;
-    else if (!strcasecmp(w, "ns")) *out = ST_UNIT_NS;
-    else return false;
+    if (!strcasecmp(w, "ms"))
+        *out = ST_UNIT_MS;
+    else if (!strcasecmp(w, "us"))
+        *out = ST_UNIT_US;
+    else if (!strcasecmp(w, "ns"))
+        *out = ST_UNIT_NS;
+    else
+        return false;
     return true;
 }
 
@@ -101,8 +106,7 @@ int st_type_parse(const char *text, st_type_t *out) {
         if (p < 1 || p > 38)
             return st_error(ST_EINVAL, "bad type '%s': decimal precision must be 1..38", text);
         if (s > p)
-            return st_error(ST_EINVAL, "bad type '%s': decimal scale must be 0..precision",
-                            text);
+            return st_error(ST_EINVAL, "bad type '%s': decimal scale must be 0..precision", text);
         t.id = ST_TYPE_DECIMAL;
         t.precision = (uint8_t)p;
         t.scale = (uint8_t)s;

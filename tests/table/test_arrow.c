@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <math.h>
@@ -13,14 +14,14 @@
 #include "strata/table.h"
 
 static const char *type_names[] = {
-    "bool",   "int8",      "int16",  "int32",         "int64",              "uint8",
-    "uint16", "uint32",    "uint64", "float",         "double",             "string",
-    "binary", "fixed(3)",  "date",   "time(ms)",      "time(us)",           "time(ns)",
-    "timestamp(ms)",       "timestamp(us, UTC)",      "timestamp(ns)",      "decimal(8,3)",
-    "uuid",   "json"};
+    "bool",          "int8",         "int16",    "int32",         "int64",
+    "uint8",         "uint16",       "uint32",   "uint64",        "float",
+    "double",        "string",       "binary",   "fixed(3)",      "date",
+    "time(ms)",      "time(us)",     "time(ns)", "timestamp(ms)", "timestamp(us, UTC)",
+    "timestamp(ns)", "decimal(8,3)", "uuid",     "json"};
 static const char *arrow_formats[] = {
-    "b", "c", "s", "i", "l", "C", "S", "I", "L", "f", "g", "u", "z", "w:3", "tdD", "ttm", "ttu",
-    "ttn", "tsm:", "tsu:UTC", "tsn:", "d:8,3", "w:16", "u"};
+    "b", "c",   "s",   "i",   "l",   "C",   "S",    "I",       "L",    "f",     "g",    "u",
+    "z", "w:3", "tdD", "ttm", "ttu", "ttn", "tsm:", "tsu:UTC", "tsn:", "d:8,3", "w:16", "u"};
 #define NTYPES ((int)(sizeof type_names / sizeof type_names[0]))
 
 /* Values per type as canonical-JSON text that st_col_value_json must give back,
@@ -64,7 +65,8 @@ static void append_row(st_column_t *c, int row) {
     }
     case ST_TYPE_UUID: {
         uint8_t u[16];
-        for (int i = 0; i < 16; i++) u[i] = (uint8_t)(row * 16 + i);
+        for (int i = 0; i < 16; i++)
+            u[i] = (uint8_t)(row * 16 + i);
         assert_int_equal(st_col_append_bytes(c, u, 16), 0);
         break;
     }
@@ -112,9 +114,11 @@ static char *batch_text(const st_batch_t *b, int64_t from, int64_t count) {
 /* Lines [from, from + count) of a text made by batch_text. */
 static char *batch_text_lines(const char *text, int from, int count) {
     const char *p = text;
-    for (int i = 0; i < from; i++) p = strchr(p, '\n') + 1;
+    for (int i = 0; i < from; i++)
+        p = strchr(p, '\n') + 1;
     const char *e = p;
-    for (int i = 0; i < count; i++) e = strchr(e, '\n') + 1;
+    for (int i = 0; i < count; i++)
+        e = strchr(e, '\n') + 1;
     return strndup(p, (size_t)(e - p));
 }
 
@@ -187,7 +191,8 @@ static void test_export_layout(void **state) {
             const int32_t *off = ca->buffers[1];
             assert_int_equal(off[0], 0);
             assert_int_equal(off[1], off[2]); /* the null row is empty */
-            for (int r = 0; r < 10; r++) assert_true(off[r] <= off[r + 1]);
+            for (int r = 0; r < 10; r++)
+                assert_true(off[r] <= off[r + 1]);
         }
     }
     /* Spot checks of the raw buffers. */
@@ -346,8 +351,8 @@ static void test_import_offsets(void **state) {
     struct ArrowArray c2 = {9, 0, 3, 2, 0, b2, NULL, NULL, noop_release_array, NULL};
     struct ArrowArray *ac[3] = {&c0, &c1, &c2};
     struct ArrowArray parent = {4, 1, 1, 1, 3, bp, ac, NULL, noop_release_array, NULL};
-    struct ArrowSchema s0 = {"i", "n", NULL, ARROW_FLAG_NULLABLE, 0, NULL, NULL,
-                             noop_release_schema, NULL};
+    struct ArrowSchema s0 = {
+        "i", "n", NULL, ARROW_FLAG_NULLABLE, 0, NULL, NULL, noop_release_schema, NULL};
     struct ArrowSchema s1 = {"u", "s", NULL, 0, 0, NULL, NULL, noop_release_schema, NULL};
     struct ArrowSchema s2 = {"b", "f", NULL, 0, 0, NULL, NULL, noop_release_schema, NULL};
     struct ArrowSchema *sc[3] = {&s0, &s1, &s2};
@@ -389,7 +394,7 @@ static void test_import_offsets(void **state) {
     const void *bl[3] = {NULL, loffs, "xyzzy"};
     struct ArrowArray cl = {2, 0, 0, 3, 0, bl, NULL, NULL, noop_release_array, NULL};
     struct ArrowArray *acl[1] = {&cl};
-    struct ArrowArray pl = {2, 0, 0, 1, 1, (const void *[]){NULL}, acl, NULL, noop_release_array,
+    struct ArrowArray pl = {2,   0, 0, 1, 1, (const void *[]){NULL}, acl, NULL, noop_release_array,
                             NULL};
     struct ArrowSchema sl = {"U", "big", NULL, 0, 0, NULL, NULL, noop_release_schema, NULL};
     struct ArrowSchema *scl[1] = {&sl};
@@ -425,10 +430,10 @@ static void test_import_timezones(void **state) {
     const void *bufs[2] = {NULL, v};
     struct ArrowArray c = {1, 0, 0, 2, 0, bufs, NULL, NULL, noop_release_array, NULL};
     struct ArrowArray *ac[1] = {&c};
-    struct ArrowArray p = {1, 0, 0, 1, 1, (const void *[]){NULL}, ac, NULL, noop_release_array,
+    struct ArrowArray p = {1,   0, 0, 1, 1, (const void *[]){NULL}, ac, NULL, noop_release_array,
                            NULL};
-    struct ArrowSchema s = {"tsn:Europe/Paris", "t", NULL, 0, 0, NULL, NULL, noop_release_schema,
-                            NULL};
+    struct ArrowSchema s = {"tsn:Europe/Paris",  "t", NULL, 0, 0, NULL, NULL,
+                            noop_release_schema, NULL};
     struct ArrowSchema *sc[1] = {&s};
     struct ArrowSchema ps = {"+s", "", NULL, 0, 1, sc, NULL, noop_release_schema, NULL};
     st_batch_t *b;

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <math.h>
@@ -40,13 +41,13 @@ static const char *json_at(const st_column_t *c, int64_t i) {
 
 static void test_type_parse_format(void **state) {
     (void)state;
-    const char *canon[] = {"bool",         "int8",       "int16",          "int32",
-                           "int64",        "uint8",      "uint16",         "uint32",
-                           "uint64",       "float",      "double",         "string",
-                           "binary",       "fixed(16)",  "date",           "time(ms)",
-                           "time(us)",     "time(ns)",   "timestamp(ms)",  "timestamp(us, UTC)",
+    const char *canon[] = {"bool",          "int8",         "int16",         "int32",
+                           "int64",         "uint8",        "uint16",        "uint32",
+                           "uint64",        "float",        "double",        "string",
+                           "binary",        "fixed(16)",    "date",          "time(ms)",
+                           "time(us)",      "time(ns)",     "timestamp(ms)", "timestamp(us, UTC)",
                            "timestamp(ns)", "decimal(8,3)", "decimal(38,0)", "decimal(1,1)",
-                           "uuid",         "json"};
+                           "uuid",          "json"};
     for (size_t i = 0; i < sizeof canon / sizeof canon[0]; i++) {
         st_type_t t = type_of(canon[i]);
         char out[48];
@@ -97,12 +98,12 @@ static void test_type_widths(void **state) {
         const char *type;
         int width;
         bool varlen;
-    } cases[] = {{"bool", 0, false},       {"int8", 1, false},      {"uint16", 2, false},
-                 {"int32", 4, false},      {"float", 4, false},     {"date", 4, false},
-                 {"time(ms)", 4, false},   {"time(us)", 8, false},  {"timestamp(ms)", 8, false},
-                 {"double", 8, false},     {"uint64", 8, false},    {"decimal(5,2)", 16, false},
-                 {"uuid", 16, false},      {"fixed(7)", 7, false},  {"string", 0, true},
-                 {"binary", 0, true},      {"json", 0, true}};
+    } cases[] = {{"bool", 0, false},     {"int8", 1, false},     {"uint16", 2, false},
+                 {"int32", 4, false},    {"float", 4, false},    {"date", 4, false},
+                 {"time(ms)", 4, false}, {"time(us)", 8, false}, {"timestamp(ms)", 8, false},
+                 {"double", 8, false},   {"uint64", 8, false},   {"decimal(5,2)", 16, false},
+                 {"uuid", 16, false},    {"fixed(7)", 7, false}, {"string", 0, true},
+                 {"binary", 0, true},    {"json", 0, true}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         st_type_t t = type_of(cases[i].type);
         assert_int_equal(st_type_value_width(&t), cases[i].width);
@@ -166,7 +167,8 @@ static void test_bool_bits(void **state) {
     assert_int_equal(c->values.len, 2);
     assert_int_equal(c->values.data[0], 0x8d);
     assert_int_equal(c->values.data[1], 0x01);
-    for (size_t i = 0; i < 9; i++) assert_int_equal(st_col_get_bool(c, (int64_t)i), pattern[i]);
+    for (size_t i = 0; i < 9; i++)
+        assert_int_equal(st_col_get_bool(c, (int64_t)i), pattern[i]);
     assert_int_equal(st_col_append_null(c), 0);
     assert_int_equal(st_batch_end_row(b), 0);
     assert_string_equal(json_at(c, 0), "true");
@@ -232,10 +234,12 @@ static void test_floats(void **state) {
     st_batch_t *b = one_col("double");
     st_column_t *c = &b->cols[0];
     double vals[] = {1.1, 100, 1e21, 1.5e-7, -0.0, NAN, INFINITY, -INFINITY, 0.000001};
-    const char *want[] = {"1.1",   "100",        "1e+21",       "1.5e-7",  "-0",
+    const char *want[] = {"1.1",     "100",          "1e+21",         "1.5e-7",  "-0",
                           "\"NaN\"", "\"Infinity\"", "\"-Infinity\"", "0.000001"};
-    for (size_t i = 0; i < 9; i++) assert_int_equal(st_col_append_double(c, vals[i]), 0);
-    for (size_t i = 0; i < 9; i++) assert_string_equal(json_at(c, (int64_t)i), want[i]);
+    for (size_t i = 0; i < 9; i++)
+        assert_int_equal(st_col_append_double(c, vals[i]), 0);
+    for (size_t i = 0; i < 9; i++)
+        assert_string_equal(json_at(c, (int64_t)i), want[i]);
     assert_true(st_col_get_double(c, 0) == 1.1);
     st_batch_free(b);
 
@@ -271,7 +275,8 @@ static void test_strings_and_binary(void **state) {
             assert_int_equal(st_col_append_bytes(&b->cols[1], s[i], strlen(s[i])), 0);
             assert_int_equal(st_col_append_bytes(&b->cols[2], "{\"a\":1}", 7), 0);
         } else {
-            for (int k = 0; k < 3; k++) assert_int_equal(st_col_append_null(&b->cols[k]), 0);
+            for (int k = 0; k < 3; k++)
+                assert_int_equal(st_col_append_null(&b->cols[k]), 0);
         }
         assert_int_equal(st_batch_end_row(b), 0);
     }
@@ -427,11 +432,16 @@ static void test_end_row_checks(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_type_parse_format), cmocka_unit_test(test_type_widths),
-        cmocka_unit_test(test_validity_materialises), cmocka_unit_test(test_bool_bits),
-        cmocka_unit_test(test_integers),          cmocka_unit_test(test_floats),
-        cmocka_unit_test(test_strings_and_binary), cmocka_unit_test(test_fixed_uuid),
-        cmocka_unit_test(test_decimals),          cmocka_unit_test(test_temporal),
+        cmocka_unit_test(test_type_parse_format),
+        cmocka_unit_test(test_type_widths),
+        cmocka_unit_test(test_validity_materialises),
+        cmocka_unit_test(test_bool_bits),
+        cmocka_unit_test(test_integers),
+        cmocka_unit_test(test_floats),
+        cmocka_unit_test(test_strings_and_binary),
+        cmocka_unit_test(test_fixed_uuid),
+        cmocka_unit_test(test_decimals),
+        cmocka_unit_test(test_temporal),
         cmocka_unit_test(test_end_row_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -151,9 +152,9 @@ static void test_coerce_values(void **state) {
     want_value("decimal(8,3)", "7.", "\"7.000\"");
     want_value("decimal(8,3)", "-000", "\"0.000\"");
     want_value("decimal(38,0)", "99999999999999999999999999999999999999",
-                 "\"99999999999999999999999999999999999999\"");
+               "\"99999999999999999999999999999999999999\"");
     want_value("decimal(38,2)", "-123456789012345678901234567890123456.78",
-                 "\"-123456789012345678901234567890123456.78\"");
+               "\"-123456789012345678901234567890123456.78\"");
     want_value("decimal(4,0)", "1200", "\"1200\"");
     want_value("date", "2024-02-29", "\"2024-02-29\"");
     want_value("date", "1969-12-31", "\"1969-12-31\"");
@@ -161,12 +162,13 @@ static void test_coerce_values(void **state) {
     want_value("time(us)", "23:59:59.123456", "\"23:59:59.123456\"");
     want_value("time(ms)", "10:00:00.1230", "\"10:00:00.123\"");
     want_value("timestamp(us, UTC)", "2024-05-01T10:00:00+02:00",
-                 "\"2024-05-01T08:00:00.000000Z\"");
+               "\"2024-05-01T08:00:00.000000Z\"");
     want_value("timestamp(us, UTC)", "2024-05-01 10:00:00.5Z", "\"2024-05-01T10:00:00.500000Z\"");
     want_value("timestamp(ms)", "2024-05-01", "\"2024-05-01T00:00:00.000\"");
-    want_value("timestamp(ns)", "1970-01-01T00:00:00.000000001", "\"1970-01-01T00:00:00.000000001\"");
+    want_value("timestamp(ns)", "1970-01-01T00:00:00.000000001",
+               "\"1970-01-01T00:00:00.000000001\"");
     want_value("uuid", "123E4567-E89B-12D3-A456-426614174000",
-                 "\"123e4567-e89b-12d3-a456-426614174000\"");
+               "\"123e4567-e89b-12d3-a456-426614174000\"");
     want_value("binary", "00ffAb", "\"00ffab\"");
     want_value("fixed(2)", "beef", "\"beef\"");
     want_value("string", " keep  spaces ", "\" keep  spaces \"");
@@ -180,9 +182,9 @@ static void test_coerce_errors(void **state) {
     want_error("int8", "-129", "'-129' is not a valid int8: out of range");
     want_error("uint8", "-1", "'-1' is not a valid uint8: out of range");
     want_error("int64", "9223372036854775808",
-                 "'9223372036854775808' is not a valid int64: out of range");
+               "'9223372036854775808' is not a valid int64: out of range");
     want_error("uint64", "18446744073709551616",
-                 "'18446744073709551616' is not a valid uint64: out of range");
+               "'18446744073709551616' is not a valid uint64: out of range");
     want_error("int32", "12abc", "'12abc' is not a valid int32");
     want_error("int32", "1.5", "'1.5' is not a valid int32: not a whole number");
     want_error("int32", "1e3", "'1e3' is not a valid int32");
@@ -192,14 +194,15 @@ static void test_coerce_errors(void **state) {
     want_error("float", "1e39", "'1e39' is not a valid float: out of range");
     want_error("bool", "maybe", "'maybe' is not a valid bool");
     want_error("decimal(8,3)", "1.2345",
-                 "'1.2345' is not a valid decimal(8,3): more than 3 fraction digits");
+               "'1.2345' is not a valid decimal(8,3): more than 3 fraction digits");
     want_error("decimal(8,0)", "1.5",
-                 "'1.5' is not a valid decimal(8,0): no fraction digits allowed (scale 0)");
-    want_error("decimal(4,1)", "0.25", "'0.25' is not a valid decimal(4,1): more than 1 fraction digit");
+               "'1.5' is not a valid decimal(8,0): no fraction digits allowed (scale 0)");
+    want_error("decimal(4,1)", "0.25",
+               "'0.25' is not a valid decimal(4,1): more than 1 fraction digit");
     want_error("decimal(8,3)", "100000",
-                 "'100000' is not a valid decimal(8,3): too many digits for the precision");
+               "'100000' is not a valid decimal(8,3): too many digits for the precision");
     want_error("decimal(8,3)", "1e10",
-                 "'1e10' is not a valid decimal(8,3): too many digits for the precision");
+               "'1e10' is not a valid decimal(8,3): too many digits for the precision");
     want_error("decimal(8,3)", "abc", "'abc' is not a valid decimal(8,3)");
     want_error("decimal(8,3)", "1.2.3", "'1.2.3' is not a valid decimal(8,3)");
     want_error("decimal(8,3)", ".", "'.' is not a valid decimal(8,3)");
@@ -209,26 +212,25 @@ static void test_coerce_errors(void **state) {
     want_error("time(ns)", "24:00", "'24:00' is not a valid time(ns): out of range");
     want_value("time(ns)", "23:59:59.999999999", "\"23:59:59.999999999\"");
     want_error("time(ms)", "10:00:00.1234",
-                 "'10:00:00.1234' is not a valid time(ms): more than 3 fraction digits");
+               "'10:00:00.1234' is not a valid time(ms): more than 3 fraction digits");
     want_error("timestamp(us, UTC)", "2024-05-01T10:00:00.1234567Z",
-                 "'2024-05-01T10:00:00.1234567Z' is not a valid timestamp(us, UTC): more than 6 "
-                 "fraction digits");
-    want_error("timestamp(us, UTC)", "yesterday",
-                 "'yesterday' is not a valid timestamp(us, UTC)");
-    want_error("timestamp(ns)", "2300-01-01", "'2300-01-01' is not a valid timestamp(ns): out of range");
+               "'2024-05-01T10:00:00.1234567Z' is not a valid timestamp(us, UTC): more than 6 "
+               "fraction digits");
+    want_error("timestamp(us, UTC)", "yesterday", "'yesterday' is not a valid timestamp(us, UTC)");
+    want_error("timestamp(ns)", "2300-01-01",
+               "'2300-01-01' is not a valid timestamp(ns): out of range");
     want_error("uuid", "123e4567-e89b-12d3-a456-42661417400",
-                 "'123e4567-e89b-12d3-a456-42661417400' is not a valid uuid");
+               "'123e4567-e89b-12d3-a456-42661417400' is not a valid uuid");
     want_error("binary", "abc", "'abc' is not a valid binary: odd number of hex digits");
     want_error("binary", "zz", "'zz' is not a valid binary: not hexadecimal");
     want_error("fixed(2)", "beefee", "'beefee' is not a valid fixed(2): 3 bytes, expected 2");
     want_error("string", "bad \xff byte", "'bad \\xff byte' is not a valid string: invalid UTF-8");
     want_error("json", "{a:1}",
-                 "'{a:1}' is not a valid json: line 1, column 2: expected a member name");
+               "'{a:1}' is not a valid json: line 1, column 2: expected a member name");
     /* Long values are cut to 60 characters; control characters are escaped. */
-    want_error("int32",
-                 "123456789012345678901234567890123456789012345678901234567890123456789x",
-                 "'123456789012345678901234567890123456789012345678901234567890...' is not a "
-                 "valid int32");
+    want_error("int32", "123456789012345678901234567890123456789012345678901234567890123456789x",
+               "'123456789012345678901234567890123456789012345678901234567890...' is not a "
+               "valid int32");
     want_error("date", "a\nb", "'a\\nb' is not a valid date");
 }
 
@@ -307,7 +309,8 @@ static void test_csv_errors(void **state) {
     assert_non_null(strstr(st_errmsg(), ".csv: line 2: quoted field never closed"));
     assert_null(read_all("id,depth_m\n1,\"2\"x\n", f, 2, false, 10, &rc));
     assert_int_equal(rc, ST_ECORRUPT);
-    assert_non_null(strstr(st_errmsg(), ".csv: line 2: unexpected character after a closing quote"));
+    assert_non_null(
+        strstr(st_errmsg(), ".csv: line 2: unexpected character after a closing quote"));
 
     /* A bad cell: exact message; earlier rows stay, the bad row is not added, and
      * reading continues after it. */
@@ -371,9 +374,11 @@ static void test_csv_long_lines(void **state) {
     st_buf_append_str(&csv, "a,b\n");
     for (int row = 0; row < 3; row++) {
         st_buf_append_byte(&csv, '"');
-        for (size_t i = 0; i < big; i++) st_buf_append_byte(&csv, i % 1000 == 999 ? '\n' : 'x');
+        for (size_t i = 0; i < big; i++)
+            st_buf_append_byte(&csv, i % 1000 == 999 ? '\n' : 'x');
         st_buf_append_str(&csv, "\",");
-        for (size_t i = 0; i < big; i++) st_buf_append_byte(&csv, (uint8_t)('a' + i % 26));
+        for (size_t i = 0; i < big; i++)
+            st_buf_append_byte(&csv, (uint8_t)('a' + i % 26));
         st_buf_append_str(&csv, "\r\n");
     }
     st_buf_append_str(&csv, "end,\"\"\"\"\n");
@@ -424,14 +429,15 @@ static void test_borehole_example(void **state) {
     assert_int_equal(st_schema_load(sp, &s), 0);
     assert_true(s->strict);
     st_table_reader_t *r;
-    assert_int_equal(st_table_reader_open(dp, ST_FORMAT_AUTO, st_schema_fields(s), s->nfields,
-                                          s->strict, &r),
-                     0);
+    assert_int_equal(
+        st_table_reader_open(dp, ST_FORMAT_AUTO, st_schema_fields(s), s->nfields, s->strict, &r),
+        0);
     st_batch_t *b;
     assert_int_equal(st_batch_new(st_schema_fields(s), s->nfields, &b), 0);
     int64_t n, total = 0;
     int rc;
-    while ((rc = st_table_reader_next(r, b, 16, &n)) == 0 && n > 0) total += n;
+    while ((rc = st_table_reader_next(r, b, 16, &n)) == 0 && n > 0)
+        total += n;
     if (rc) fprintf(stderr, "%s\n", st_errmsg());
     assert_int_equal(rc, 0);
     assert_int_equal(total, 50);

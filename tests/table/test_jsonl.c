@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -51,8 +52,10 @@ static char *read_all(const char *content, const st_field_t *fields, int nfields
     st_batch_free(b);
     st_table_reader_close(r);
     remove(path);
-    if (pathp) *pathp = path;
-    else free(path);
+    if (pathp)
+        *pathp = path;
+    else
+        free(path);
     char *text = (char *)st_buf_detach(&out, NULL);
     if (*rc) {
         free(text);
@@ -63,10 +66,14 @@ static char *read_all(const char *content, const st_field_t *fields, int nfields
 
 static void test_jsonl_types(void **state) {
     (void)state;
-    st_field_t f[9] = {field("i", "int64"),        field("d", "decimal(20,4)"),
-                       field("x", "double"),       field("b", "bool"),
-                       field("s", "string"),       field("j", "json"),
-                       field("t", "timestamp(ms, UTC)"), field("u", "uuid"),
+    st_field_t f[9] = {field("i", "int64"),
+                       field("d", "decimal(20,4)"),
+                       field("x", "double"),
+                       field("b", "bool"),
+                       field("s", "string"),
+                       field("j", "json"),
+                       field("t", "timestamp(ms, UTC)"),
+                       field("u", "uuid"),
                        field("bin", "binary")};
     const char *jsonl =
         "{\"i\": 9007199254740993, \"d\": 12345678901234.5678, \"x\": 1e-7, \"b\": true,"
@@ -75,7 +82,8 @@ static void test_jsonl_types(void **state) {
         " \"bin\": \"00ff\"}\n"
         "\n"
         "   \r\n"
-        "{\"i\": null, \"d\": \"0.5\", \"x\": \"NaN\", \"b\": \"no\", \"s\": 12.50, \"j\": \"[1,2]\","
+        "{\"i\": null, \"d\": \"0.5\", \"x\": \"NaN\", \"b\": \"no\", \"s\": 12.50, \"j\": "
+        "\"[1,2]\","
         " \"t\": null, \"bin\": \"\"}\r\n"
         "{\"s\": true, \"j\": [ ], \"b\": false, \"x\": -0.0, \"d\": 1E2, \"i\": -5.0, "
         "\"unknown\": {\"deep\": [1]}}\n"
@@ -84,13 +92,13 @@ static void test_jsonl_types(void **state) {
     char *out = read_all(jsonl, f, 9, false, &rc, NULL);
     if (rc) fprintf(stderr, "%s\n", st_errmsg());
     assert_int_equal(rc, 0);
-    assert_string_equal(out,
-                        "9007199254740993,\"12345678901234.5678\",1e-7,true,\"café 😀\","
-                        "\"{\\\"a\\\":[1,2,{\\\"b\\\":\\\"x y\\\"}]}\",\"2024-05-01T10:00:00.000Z\","
-                        "\"123e4567-e89b-12d3-a456-426614174000\",\"00ff\"\n"
-                        "null,\"0.5000\",\"NaN\",false,\"12.50\",\"[1,2]\",null,null,\"\"\n"
-                        "-5,\"100.0000\",-0,false,\"true\",\"[]\",null,null,null\n"
-                        "null,\"0.0000\",null,null,\"\",\"3.25\",null,null,null\n");
+    assert_string_equal(
+        out, "9007199254740993,\"12345678901234.5678\",1e-7,true,\"café 😀\","
+             "\"{\\\"a\\\":[1,2,{\\\"b\\\":\\\"x y\\\"}]}\",\"2024-05-01T10:00:00.000Z\","
+             "\"123e4567-e89b-12d3-a456-426614174000\",\"00ff\"\n"
+             "null,\"0.5000\",\"NaN\",false,\"12.50\",\"[1,2]\",null,null,\"\"\n"
+             "-5,\"100.0000\",-0,false,\"true\",\"[]\",null,null,null\n"
+             "null,\"0.0000\",null,null,\"\",\"3.25\",null,null,null\n");
     free(out);
 }
 
@@ -133,8 +141,8 @@ static void test_jsonl_errors(void **state) {
 
     /* Invalid UTF-8, raw or through a lone surrogate escape. */
     st_field_t s[1] = {field("name", "string")};
-    assert_null(read_all("{\"name\": \"ok\"}\n{\"name\": \"bad \xc3\x28\"}\n", s, 1, false, &rc,
-                         &path));
+    assert_null(
+        read_all("{\"name\": \"ok\"}\n{\"name\": \"bad \xc3\x28\"}\n", s, 1, false, &rc, &path));
     assert_int_equal(rc, ST_ETYPE);
     snprintf(want, sizeof want, "%s: line 2, column name: invalid UTF-8 in a string", path);
     assert_string_equal(st_errmsg(), want);
@@ -207,9 +215,11 @@ static void test_jsonl_long_line(void **state) {
     size_t big = 200000;
     st_buf_t text = ST_BUF_INIT;
     st_buf_append_str(&text, "{\"s\":\"");
-    for (size_t i = 0; i < big; i++) st_buf_append_byte(&text, (uint8_t)('a' + i % 26));
+    for (size_t i = 0; i < big; i++)
+        st_buf_append_byte(&text, (uint8_t)('a' + i % 26));
     st_buf_append_str(&text, "\",\"j\":[");
-    for (size_t i = 0; i < big / 10; i++) st_buf_append_str(&text, i ? ", 1" : "1");
+    for (size_t i = 0; i < big / 10; i++)
+        st_buf_append_str(&text, i ? ", 1" : "1");
     st_buf_append_str(&text, "]}\n{\"s\":\"short\"}\n");
     st_buf_append_byte(&text, 0);
     int rc;

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <math.h>
@@ -107,7 +108,8 @@ static void test_design_example(void **state) {
 static void test_round_trip(void **state) {
     (void)state;
     const char *rich =
-        "{\"name\":\"boreholes\",\"version\":3,\"strict\":true,\"description\":\"Bore \\\"holes\\\"\","
+        "{\"name\":\"boreholes\",\"version\":3,\"strict\":true,\"description\":\"Bore "
+        "\\\"holes\\\"\","
         " \"primary_key\":[\"id\"], \"x-owner\": {\"team\": \"geo\"},"
         " \"fields\":[{\"name\":\"id\",\"type\":\"uuid\",\"nullable\":false,\"unique\":true},"
         " {\"name\":\"code\",\"type\":\"string\",\"pattern\":\"^BH-[0-9]+$\",\"min_length\":4,"
@@ -359,8 +361,8 @@ static void test_load(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_design_example),     cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_name_from_origin),   cmocka_unit_test(test_bad_schemas),
+        cmocka_unit_test(test_design_example),       cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_name_from_origin),     cmocka_unit_test(test_bad_schemas),
         cmocka_unit_test(test_unknown_keys_allowed), cmocka_unit_test(test_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
