@@ -372,7 +372,10 @@ static int plain_byte_array(pq_out_t *o, const uint8_t *p, size_t len, size_t n,
         if (end - q < 4) return bad("PLAIN byte array length past the end of the page");
         uint32_t l = load32(q);
         q += 4;
-        if (l > (size_t)(end - q)) return bad("PLAIN byte array past the end of the page");
+        /* The output was sized assuming every later value still has its
+         * 4-byte length: hold each value to that budget. */
+        size_t rest = (size_t)(end - q), later = 4 * (n - 1 - i);
+        if (rest < later || l > rest - later) return bad("PLAIN byte array past the end of the page");
         memcpy(dst + dlen, q, l);
         q += l;
         dlen += l;
