@@ -8,6 +8,7 @@ debs=(
   build-essential cmake pkg-config clang llvm libclang-rt-14-dev
   libssl-dev libjansson-dev libzstd-dev libsnappy-dev zlib1g-dev liblz4-dev libbrotli-dev
   libcmocka-dev libpcre2-dev libcurl4-openssl-dev libsqlite3-dev
+  radosgw ceph-mon ceph-osd awscli
 )
 # Node.js may already come from elsewhere (a newer build); Debian's is the fallback.
 command -v node >/dev/null 2>&1 || debs+=(nodejs)
