@@ -71,7 +71,10 @@ typedef struct colw {
     bool dict_on;       /* values currently go through the dictionary */
     bool skip_dict;     /* the previous chunk fell back: start the next one PLAIN */
     bool fell_back;
+    bool dict_checked;  /* the early "is it worth it" test has run */
     int dict_pages, plain_pages;
+    int64_t ck_dict_vals;  /* values of the chunk that went through the dictionary */
+    uint64_t ck_dict_plain; /* ...and the bytes they would take PLAIN */
     pq_dictb_t dict;
     uint32_t *seen;     /* per dictionary entry: last page whose stats counted it */
     uint32_t seen_cap, stamp;
@@ -468,7 +471,10 @@ static void col_free(colw_t *c) {
 static void chunk_start(colw_t *c) {
     c->dict_on = c->dict_allowed && !c->skip_dict;
     c->fell_back = false;
+    c->dict_checked = false;
     c->dict_pages = c->plain_pages = 0;
+    c->ck_dict_vals = 0;
+    c->ck_dict_plain = 0;
     pq_dictb_reset(&c->dict);
     st_buf_reset(&c->chunk);
     c->ck_values = c->ck_uncompressed = 0;
@@ -569,11 +575,18 @@ static int ensure_idx(colw_t *c, size_t more) {
     return ST_OK;
 }
 
+/* Value bytes of a var-len column: a column whose values are all empty may
+ * have no data buffer at all. */
+static const uint8_t *col_data(const st_column_t *col) {
+    static const uint8_t empty[1];
+    return col->values.data ? col->values.data : empty;
+}
+
 /* Min/max of the valid byte arrays among rows [r0, r0+n) into the page stats. */
 static int stats_byte_rows(colw_t *c, const st_column_t *col, int64_t r0, int64_t n,
                            const uint8_t *validity) {
     const int32_t *off = (const int32_t *)(const void *)col->offsets.data;
-    const uint8_t *data = col->values.data;
+    const uint8_t *data = col_data(col);
     const uint8_t *mn = NULL, *mx = NULL;
     size_t mnl = 0, mxl = 0;
     for (int64_t r = r0; r < r0 + n; r++) {
@@ -639,11 +652,13 @@ static int append_segment(st_pq_writer_t *w, colw_t *c, const st_column_t *col, 
         const int32_t *off = (const int32_t *)(const void *)col->offsets.data;
         if (c->dict_on) {
             if ((rc = ensure_idx(c, vals))) return rc;
-            if ((rc = pq_dictb_put_bytes(&c->dict, off, col->values.data, validity, r0, n,
+            if ((rc = pq_dictb_put_bytes(&c->dict, off, col_data(col), validity, r0, n,
                                         w->opts.dictionary_limit, c->pg_idx + c->pg_vals, &vals, &rows)))
                 return rc;
+            c->ck_dict_plain += (uint64_t)(off[r0 + rows] - off[r0]) + 4 * (uint64_t)vals;
+            c->ck_dict_vals += (int64_t)vals;
         } else {
-            if ((rc = pq_plain_bytes(&c->pg_plain, off, col->values.data, validity, r0, n))) return rc;
+            if ((rc = pq_plain_bytes(&c->pg_plain, off, col_data(col), validity, r0, n))) return rc;
             if (w->opts.statistics && (rc = stats_byte_rows(c, col, r0, n, validity))) return rc;
         }
     } else {
@@ -658,6 +673,8 @@ static int append_segment(st_pq_writer_t *w, colw_t *c, const st_column_t *col, 
             if (vals < nv)
                 rows = validity ? (int64_t)pq_bits_nth(validity, (uint64_t)r0, (uint64_t)n, vals)
                                 : (int64_t)vals;
+            c->ck_dict_plain += (uint64_t)vals * (uint64_t)c->phys_width;
+            c->ck_dict_vals += (int64_t)vals;
         } else {
             if ((rc = st_buf_append(&c->pg_plain, v, nv * (size_t)c->phys_width))) return rc;
             if (w->opts.statistics && (rc = stats_fixed_dense(c, v, nv))) return rc;
@@ -823,6 +840,26 @@ static int flush_page(st_pq_writer_t *w, colw_t *c) {
     return ST_OK;
 }
 
+/* A dictionary pays off while entries plus indices take fewer bytes than
+ * the same values PLAIN (the test parquet-mr applies after its first page). */
+static bool dict_worth_it(const colw_t *c) {
+    uint64_t idx_bytes = (uint64_t)c->ck_dict_vals * (uint64_t)dict_bit_width(c) / 8;
+    return (uint64_t)c->dict.values.len + idx_bytes < c->ck_dict_plain;
+}
+
+/* Ends dictionary encoding for the rest of the chunk: the open page stays
+ * dictionary-encoded, later pages are PLAIN. */
+static int dict_fall_back(st_pq_writer_t *w, colw_t *c) {
+    int rc = flush_page(w, c);
+    c->dict_on = false;
+    c->fell_back = true;
+    return rc;
+}
+
+/* Entries after which a dictionary that does not pay off is given up, so a
+ * column of unique values does not fill a whole dictionary first. */
+#define DICT_EARLY_CHECK 8192
+
 /* Appends rows [r0, r1) of one column, cutting pages at the target size. */
 static int col_append(st_pq_writer_t *w, colw_t *c, const st_column_t *col, int64_t r0, int64_t r1) {
     int rc;
@@ -831,13 +868,19 @@ static int col_append(st_pq_writer_t *w, colw_t *c, const st_column_t *col, int6
         if ((rc = append_segment(w, c, col, r0, n, &done))) return rc;
         r0 += done;
         if (done < n) {
-            /* Dictionary full: this page stays dictionary-encoded, the rest of
-             * the chunk is PLAIN. */
+            /* Dictionary full. */
+            if ((rc = dict_fall_back(w, c))) return rc;
+        } else if (c->dict_on && !c->dict_checked && c->dict.count >= DICT_EARLY_CHECK) {
+            c->dict_checked = true;
+            if (!dict_worth_it(c) && (rc = dict_fall_back(w, c))) return rc;
+        }
+        if (page_estimate(c) >= w->opts.page_bytes) {
+            bool was_dict = c->dict_on;
             if ((rc = flush_page(w, c))) return rc;
-            c->dict_on = false;
-            c->fell_back = true;
-        } else if (page_estimate(c) >= w->opts.page_bytes) {
-            if ((rc = flush_page(w, c))) return rc;
+            if (was_dict && !dict_worth_it(c)) {
+                c->dict_on = false;
+                c->fell_back = true;
+            }
         }
     }
     return ST_OK;
