@@ -25,6 +25,15 @@ fi
 
 # npm peers (DuckDB as the independent Parquet reader and benchmark peer), pinned in
 # tests/peers/package.json; no lock file is committed.
-if [ ! -d "$here/tests/peers/node_modules/@duckdb/node-api" ]; then
+# Installs when any pinned package is missing or at another version.
+peers_missing=$(cd "$here/tests/peers" && node -e '
+  const fs = require("fs");
+  const deps = JSON.parse(fs.readFileSync("package.json", "utf8")).dependencies || {};
+  for (const [name, want] of Object.entries(deps)) {
+    let have = null;
+    try { have = JSON.parse(fs.readFileSync(`node_modules/${name}/package.json`, "utf8")).version; } catch (e) {}
+    if (have !== want) { console.log(name); }
+  }')
+if [ -n "$peers_missing" ]; then
   (cd "$here/tests/peers" && npm install --no-audit --no-fund --loglevel=error --no-package-lock)
 fi
