@@ -32,6 +32,8 @@
 /* Old parquet-mr left the dictionary page header out of the chunk size
  * (PARQUET-816): pages may run this far past the chunk's declared end. */
 #define PQ_CHUNK_SLACK 100
+#define PQ_READ_AHEAD ((uint64_t)1 << 20)
+#define PQ_HEADER_PEEK ((uint64_t)4096)
 
 enum { PAGE_DATA = 0, PAGE_INDEX = 1, PAGE_DICTIONARY = 2, PAGE_DATA_V2 = 3 };
 
@@ -136,7 +138,10 @@ typedef struct chunk_reader {
     const pq_node_t *node;
     const pq_chunk_meta_t *m;
     const pq_codec_t *codec;
-    st_buf_t raw;       /* the chunk's bytes */
+    st_buf_t raw;       /* a window of the chunk's bytes, reused page after page */
+    uint64_t raw_off;   /* chunk offset of raw.data[0] */
+    uint64_t start;     /* file offset of the chunk */
+    uint64_t len;       /* chunk length (with slack) */
     st_buf_t scratch;   /* decompressed page */
     pq_out_t vals;
     pq_out_t dict;
@@ -392,7 +397,25 @@ static int data_page(chunk_reader_t *c, const page_header_t *h, const uint8_t *s
     return ST_OK;
 }
 
-static int read_chunk(chunk_reader_t *c, int rg) {
+/* Bytes [pos, pos + n) of the chunk, reading ahead so that a run of small
+ * pages costs one read, into one buffer reused for the whole chunk. */
+static int window(chunk_reader_t *c, uint64_t pos, uint64_t n, const uint8_t **out) {
+    if (pos >= c->raw_off && pos + n <= c->raw_off + c->raw.len) {
+        *out = c->raw.data + (pos - c->raw_off);
+        return ST_OK;
+    }
+    uint64_t want = c->len - pos < PQ_READ_AHEAD ? c->len - pos : PQ_READ_AHEAD;
+    if (want < n) want = n;
+    st_buf_reset(&c->raw);
+    TRY(st_buf_reserve(&c->raw, (size_t)want + 1));
+    c->raw_off = pos;
+    TRY(c->f->src.read_at(c->f->src.ctx, c->start + pos, c->raw.data, (size_t)want));
+    c->raw.len = (size_t)want;
+    *out = c->raw.data;
+    return ST_OK;
+}
+
+static int read_chunk(chunk_reader_t *c) {
     st_pq_file_t *f = c->f;
     const pq_chunk_meta_t *m = c->m;
     uint64_t data_end = f->src.size - 8 - f->footer.len;
@@ -408,27 +431,36 @@ static int read_chunk(chunk_reader_t *c, int rg) {
     if (len > data_end - (uint64_t)start) return st_error(ST_ECORRUPT, "chunk extends past the data area");
     uint64_t slack = data_end - (uint64_t)start - len;
     len += slack < PQ_CHUNK_SLACK ? slack : PQ_CHUNK_SLACK;
-    TRY(st_buf_reserve(&c->raw, (size_t)len + 1));
-    TRY(f->src.read_at(f->src.ctx, (uint64_t)start, c->raw.data, (size_t)len));
-    c->raw.len = (size_t)len;
-    (void)rg;
+    c->start = (uint64_t)start;
+    c->len = len;
 
-    size_t pos = 0;
+    uint64_t pos = 0;
     int page = 0;
     while (c->num_levels < m->num_values) {
-        if (pos >= c->raw.len)
+        if (pos >= len)
             return st_error(ST_ECORRUPT, "column chunk ends after %lld of %lld values", (long long)c->num_levels,
                             (long long)m->num_values);
+        /* Most headers are small; a header with large statistics gets the
+         * rest of the chunk on a second try. */
+        const uint8_t *hp;
+        uint64_t avail = len - pos < PQ_HEADER_PEEK ? len - pos : PQ_HEADER_PEEK;
+        TRY(window(c, pos, avail, &hp));
         th_reader_t r;
-        th_init(&r, c->raw.data + pos, c->raw.len - pos);
+        th_init(&r, hp, (size_t)avail);
         page_header_t h;
         int rc = read_page_header(&r, &h);
+        if (rc && avail < len - pos) {
+            avail = len - pos;
+            TRY(window(c, pos, avail, &hp));
+            th_init(&r, hp, (size_t)avail);
+            rc = read_page_header(&r, &h);
+        }
         if (rc) return st_error_prefix(rc, "page %d header", page);
-        size_t hlen = (size_t)(r.p - (c->raw.data + pos));
-        pos += hlen;
-        if ((size_t)h.compressed > c->raw.len - pos)
+        pos += (uint64_t)(r.p - hp);
+        if ((uint64_t)h.compressed > len - pos)
             return st_error(ST_ECORRUPT, "page %d runs past the end of the column chunk", page);
-        const uint8_t *src = c->raw.data + pos;
+        const uint8_t *src;
+        TRY(window(c, pos, (uint64_t)h.compressed, &src));
         switch (h.type) {
         case PAGE_DICTIONARY:
             if (!h.has_dict) return st_error(ST_ECORRUPT, "page %d: dictionary page without its header", page);
@@ -439,7 +471,7 @@ static int read_chunk(chunk_reader_t *c, int rg) {
         default: break; /* index pages and unknown kinds carry nothing we need */
         }
         if (rc) return st_error_prefix(rc, "page %d", page);
-        pos += (size_t)h.compressed;
+        pos += (uint64_t)h.compressed;
         page++;
     }
     return ST_OK;
@@ -468,7 +500,19 @@ int pq_read_column(st_pq_file_t *f, int rg, int leaf, pq_column_data_t *out) {
     }
     if ((rc = pq_out_init(&c.vals, c.node->physical, c.node->type_length, PQ_DECODE_LIMIT))) goto done;
     if ((rc = pq_out_init(&c.dict, c.node->physical, c.node->type_length, PQ_DECODE_LIMIT))) goto done;
-    rc = read_chunk(&c, rg);
+    /* Size the outputs once from the footer when its claim is plausible for
+     * the chunk's size, instead of growing them page by page. */
+    {
+        uint64_t nv = (uint64_t)c.m->num_values;
+        uint64_t plausible = 16 * (uint64_t)(c.m->total_uncompressed_size > 0 ? c.m->total_uncompressed_size : 0) +
+                             ((uint64_t)1 << 20);
+        uint64_t per = (uint64_t)(c.vals.width ? c.vals.width : 4) + (c.node->max_def ? 2 : 0) + (c.node->max_rep ? 2 : 0);
+        if (nv > 0 && nv * per <= plausible && nv * per <= PQ_DECODE_LIMIT) {
+            if ((rc = pq_out_reserve(&c.vals, (size_t)nv))) goto done;
+            if ((rc = grow_levels(&c, (int64_t)nv))) goto done;
+        }
+    }
+    rc = read_chunk(&c);
 done:
     st_buf_free(&c.raw);
     st_buf_free(&c.scratch);
