@@ -103,6 +103,11 @@ int st_store_get(st_store_t *s, const char *key, st_buf_t *out, st_object_info_t
  * the whole object when it is shorter). ST_EINVAL for an offset beyond the end. */
 int st_store_get_range(st_store_t *s, const char *key, int64_t offset, uint64_t length,
                        st_buf_t *out);
+/* st_store_get_range that also fills info (optional) as st_store_head would,
+ * in the same request where the backend can: info->size is the size of the
+ * whole object, not of the range. */
+int st_store_get_range_info(st_store_t *s, const char *key, int64_t offset, uint64_t length,
+                            st_buf_t *out, st_object_info_t *info);
 /* Stores data[0..n) under key, atomically: readers see the old object or the
  * new one, never a part. opts may be NULL (plain put). info (optional) receives
  * the new ETag and size. */

@@ -28,7 +28,13 @@ typedef struct st_list_page_ops {
     /* Produces the next entry or sets *entry NULL at the end. */
     int (*next)(void *it, const st_list_entry_t **entry);
     void (*close)(void *it);
+    /* Optional: entries the iterator holds in memory right now (tests check
+     * the one-page bound with it). NULL when not observable. */
+    size_t (*buffered)(void *it);
 } st_list_page_ops_t;
+
+/* st_list_page_ops_t.buffered of a public iterator, SIZE_MAX if unknown. */
+size_t st_list_iter_buffered(const st_list_iter_t *it);
 
 typedef struct st_writer_ops {
     int (*write)(void *w, const void *data, size_t n);
@@ -36,6 +42,16 @@ typedef struct st_writer_ops {
     void (*abort)(void *w);                         /* frees w */
 } st_writer_ops_t;
 
+/* get_range: whole = true reads the entire object (offset, length ignored);
+ * else offset >= 0 reads [offset, offset + length) cut at the end (ST_EINVAL
+ * when offset > size), offset < 0 the last `length` bytes; length > 0 (the
+ * front end answers length 0 itself). info (may be NULL) receives the
+ * object's metadata as head gives it, with size = the whole object's size even
+ * for a range. On failure nothing is appended to out.
+ * put / writer_open: opts are checked (mode, ETag without quotes, content
+ * type, metadata); the backend copies whatever of them it keeps. An if-match
+ * put on a missing object may report ST_ENOTFOUND: the front end turns that
+ * into ST_ECONFLICT. */
 struct st_store_backend {
     const char *scheme;
     int (*open)(const st_url_t *url, void **state, unsigned *caps);
