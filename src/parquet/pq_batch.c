@@ -136,10 +136,10 @@ int st_pq_fields(st_pq_file_t *f, const st_field_t **fields, int *nfields) {
 typedef struct conv {
     const st_pq_file_t *f;
     int rg, leaf;
-    const pq_column_data_t *c;
+    pq_column_data_t *c; /* its buffers may be moved into the batch */
     const pq_vfmt_t *v;
     int64_t nrows, nulls;
-    const int16_t *def; /* NULL: no nulls */
+    const int16_t *def; /* NULL once the column is known to hold no nulls */
     int16_t max_def;
 } conv_t;
 
@@ -160,38 +160,103 @@ static uint32_t rd32(const uint8_t *p) {
 
 static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
 
+/* Validity bitmap and null count from the definition levels (0 or 1 for a
+ * flat optional column), in one pass. */
+static int scan_levels(conv_t *k, st_column_t *col) {
+    st_buf_reset(&col->validity);
+    k->nulls = 0;
+    if (!k->def) return 0;
+    int64_t n = k->nrows;
+    size_t nb = ((size_t)n + 7) / 8;
+    int rc = st_buf_reserve(&col->validity, nb);
+    if (rc) return rc;
+    uint8_t *bits = col->validity.data;
+    const int16_t *def = k->def;
+    uint16_t seen = 0, max = (uint16_t)k->max_def;
+    int64_t valid = 0, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        unsigned byte = 0;
+        for (int b = 0; b < 8; b++) {
+            uint16_t d = (uint16_t)def[i + b];
+            seen |= d;
+            byte |= (unsigned)(d == max) << b;
+            valid += d == max;
+        }
+        bits[i >> 3] = (uint8_t)byte;
+    }
+    if (i < n) {
+        unsigned byte = 0;
+        for (int b = 0; i + b < n; b++) {
+            uint16_t d = (uint16_t)def[i + b];
+            seen |= d;
+            byte |= (unsigned)(d == max) << b;
+            valid += d == max;
+        }
+        bits[i >> 3] = (uint8_t)byte;
+    }
+    if (seen & (uint16_t)~max) return conv_error(k, ST_ECORRUPT, "definition level out of range", 0);
+    k->nulls = n - valid;
+    if (k->nulls == 0) k->def = NULL; /* all valid: the fast paths apply */
+    else col->validity.len = nb;
+    return 0;
+}
+
 /* Fixed-width output of `w` bytes per row; `one` converts one present value. */
 typedef int (*conv_one_fn)(const conv_t *k, const uint8_t *src, size_t n, uint8_t *dst,
                            int64_t row);
 
-static int fill_fixed(const conv_t *k, st_column_t *col, int w, conv_one_fn one) {
+/* Values already in the output layout: the decoded buffer becomes the column
+ * buffer, and nulls are opened up in place, back to front. */
+static int move_fixed(conv_t *k, st_column_t *col, size_t w) {
+    int64_t n = k->nrows, vi = k->c->num_values;
+    st_buf_free(&col->values);
+    col->values = k->c->values;
+    memset(&k->c->values, 0, sizeof k->c->values);
+    col->values.len = (size_t)vi * w;
+    if (!k->def) return 0;
+    int rc = st_buf_reserve(&col->values, (size_t)(n - vi) * w);
+    if (rc) return rc;
+    uint8_t *d = col->values.data;
+    for (int64_t row = n - 1; row >= 0 && vi != row + 1; row--) {
+        uint8_t *to = d + (size_t)row * w;
+        if (present(k, row)) {
+            vi--;
+            if (w == 8) memcpy(to, d + (size_t)vi * 8, 8);
+            else if (w == 4) memcpy(to, d + (size_t)vi * 4, 4);
+            else memcpy(to, d + (size_t)vi * w, w);
+        } else {
+            memset(to, 0, w);
+        }
+    }
+    col->values.len = (size_t)n * w;
+    return 0;
+}
+
+static int fill_fixed(conv_t *k, st_column_t *col, int w, conv_one_fn one) {
     size_t sw = (size_t)k->v->width;
+    if (!one && (size_t)w == sw && k->v->physical != PQ_BYTE_ARRAY) return move_fixed(k, col, sw);
     st_buf_reset(&col->values);
     int rc = st_buf_reserve(&col->values, (size_t)k->nrows * (size_t)w);
     if (rc) return rc;
     uint8_t *dst = col->values.data;
     const uint8_t *src = k->c->values.data;
-    if (!one && !k->def && (size_t)w == sw) {
-        if (k->nrows) memcpy(dst, src, (size_t)k->nrows * sw);
-    } else {
-        int64_t vi = 0;
-        for (int64_t row = 0; row < k->nrows; row++, dst += w) {
-            if (!present(k, row)) {
-                memset(dst, 0, (size_t)w);
-                continue;
-            }
-            const uint8_t *s;
-            size_t n = sw;
-            if (k->v->physical == PQ_BYTE_ARRAY) {
-                s = src + k->c->offsets[vi];
-                n = k->c->offsets[vi + 1] - k->c->offsets[vi];
-            } else {
-                s = src + (size_t)vi * sw;
-            }
-            vi++;
-            if (!one) memcpy(dst, s, (size_t)w); /* narrowing LE integers keeps the low bytes */
-            else if ((rc = one(k, s, n, dst, row))) return rc;
+    int64_t vi = 0;
+    for (int64_t row = 0; row < k->nrows; row++, dst += w) {
+        if (!present(k, row)) {
+            memset(dst, 0, (size_t)w);
+            continue;
         }
+        const uint8_t *s;
+        size_t n = sw;
+        if (k->v->physical == PQ_BYTE_ARRAY) {
+            s = src + k->c->offsets[vi];
+            n = k->c->offsets[vi + 1] - k->c->offsets[vi];
+        } else {
+            s = src + (size_t)vi * sw;
+        }
+        vi++;
+        if (!one) memcpy(dst, s, (size_t)w); /* narrowing LE integers keeps the low bytes */
+        else if ((rc = one(k, s, n, dst, row))) return rc;
     }
     col->values.len = (size_t)k->nrows * (size_t)w;
     return 0;
@@ -218,11 +283,12 @@ static int one_int96(const conv_t *k, const uint8_t *s, size_t n, uint8_t *d, in
 static int one_decimal(const conv_t *k, const uint8_t *s, size_t w, uint8_t *d, int64_t row) {
     if (k->v->physical == PQ_INT32 || k->v->physical == PQ_INT64) {
         int64_t x = k->v->physical == PQ_INT32 ? (int32_t)rd32(s) : (int64_t)rd64(s);
-        for (int i = 0; i < 16; i++) d[i] = (uint8_t)(i < 8 ? (uint64_t)x >> (8 * i) : x < 0 ? 0xff : 0);
+        for (int i = 0; i < 16; i++)
+            d[i] = (uint8_t)(i < 8 ? (uint64_t)x >> (8 * i) : x < 0 ? 0xff : 0);
         return 0;
     }
-    /* FIXED_LEN_BYTE_ARRAY / BYTE_ARRAY: big-endian two's complement, sign-extended or
-     * checked to fit in 16 bytes. */
+    /* FIXED_LEN_BYTE_ARRAY / BYTE_ARRAY: big-endian two's complement,
+     * sign-extended or checked to fit in 16 bytes. */
     uint8_t pad = w > 0 && (s[0] & 0x80) ? 0xff : 0x00;
     if (w > 16) {
         for (size_t i = 0; i < w - 16; i++)
@@ -258,15 +324,43 @@ static bool all_ascii(const uint8_t *p, size_t n) {
     return !(acc & UINT64_C(0x8080808080808080));
 }
 
-/* STRING / JSON / BINARY: int32 offsets plus data. */
-static int fill_varlen(const conv_t *k, st_column_t *col, bool text) {
+/* BYTE_ARRAY as STRING / JSON / BINARY: the decoded data and end offsets are
+ * already Arrow's layout, so both buffers move into the column; nulls repeat
+ * the previous offset, filled in place back to front. */
+static int move_varlen(conv_t *k, st_column_t *col) {
+    pq_column_data_t *c = k->c;
+    int64_t n = k->nrows, nv = c->num_values;
+    size_t total = c->offsets[nv];
+    uint32_t *o = c->offsets;
+    if (k->def) {
+        o = realloc(c->offsets, ((size_t)n + 1) * sizeof *o);
+        if (!o) return st_error(ST_ENOMEM, "out of memory (%lld offsets)", (long long)n + 1);
+        int64_t j = nv;
+        for (int64_t row = n - 1; row >= 0 && j != row + 1; row--) {
+            o[row + 1] = o[j];
+            if (present(k, row)) j--;
+        }
+    }
+    c->offsets = NULL;
+    st_buf_free(&col->offsets);
+    col->offsets.data = (uint8_t *)o;
+    col->offsets.len = col->offsets.cap = ((size_t)n + 1) * 4;
+    st_buf_free(&col->values);
+    col->values = c->values;
+    memset(&c->values, 0, sizeof c->values);
+    col->values.len = total;
+    return 0;
+}
+
+static int fill_varlen(conv_t *k, st_column_t *col, bool text) {
     const pq_column_data_t *c = k->c;
     bool flba = k->v->physical != PQ_BYTE_ARRAY;
-    size_t w = (size_t)k->v->width;
     bool none = c->num_values == 0;
+    size_t w = (size_t)k->v->width;
     uint64_t base = flba || none ? 0 : c->offsets[0];
-    uint64_t total = flba ? (uint64_t)c->num_values * w
-                          : none ? 0 : c->offsets[c->num_values] - base;
+    uint64_t total = flba   ? (uint64_t)c->num_values * w
+                     : none ? 0
+                            : c->offsets[c->num_values] - base;
     if (total > INT32_MAX)
         return conv_error(k, ST_EUNSUPPORTED, "more than 2 GiB of values in one row group",
                           k->nrows);
@@ -278,6 +372,7 @@ static int fill_varlen(const conv_t *k, st_column_t *col, bool text) {
             if (!st_utf8_valid(p, n)) return conv_error(k, ST_ECORRUPT, "string is not UTF-8", i);
         }
     }
+    if (!flba && !none && base == 0) return move_varlen(k, col);
     st_buf_reset(&col->values);
     st_buf_reset(&col->offsets);
     int rc = total ? st_buf_append(&col->values, data, (size_t)total) : 0;
@@ -298,50 +393,36 @@ static int fill_varlen(const conv_t *k, st_column_t *col, bool text) {
     return 0;
 }
 
-static int fill_validity(const conv_t *k, st_column_t *col) {
-    st_buf_reset(&col->validity);
-    if (k->nulls == 0) return 0;
-    size_t nb = ((size_t)k->nrows + 7) / 8;
-    int rc = st_buf_reserve(&col->validity, nb);
-    if (rc) return rc;
-    uint8_t *bits = col->validity.data;
-    memset(bits, 0, nb);
-    for (int64_t row = 0; row < k->nrows; row++)
-        if (present(k, row)) bits[row >> 3] |= (uint8_t)(1u << (row & 7));
-    col->validity.len = nb;
-    return 0;
-}
-
-static int fill_column(conv_t *k, st_column_t *col) {
+static int check_values(const conv_t *k) {
     const pq_column_data_t *c = k->c;
     int64_t n = c->num_levels;
     if (n != k->nrows)
         return conv_error(k, ST_ECORRUPT, "level count differs from the row group's row count", n);
-    k->nulls = 0;
-    if (k->def) {
-        for (int64_t i = 0; i < n; i++) {
-            if (k->def[i] < 0 || k->def[i] > k->max_def)
-                return conv_error(k, ST_ECORRUPT, "definition level out of range", i);
-            k->nulls += k->def[i] < k->max_def;
-        }
-    }
     if (c->num_values != n - k->nulls)
         return conv_error(k, ST_ECORRUPT, "value count differs from the definition levels", n);
     if (k->v->physical == PQ_BYTE_ARRAY) {
         if (c->num_values > 0 && !c->offsets)
             return conv_error(k, ST_ECORRUPT, "missing value offsets", 0);
-        for (int64_t i = 0; c->offsets && i < c->num_values; i++)
-            if (c->offsets[i] > c->offsets[i + 1])
-                return conv_error(k, ST_ECORRUPT, "value offsets go backwards", i);
-        if (c->offsets && c->offsets[c->num_values] > c->values.len)
-            return conv_error(k, ST_ECORRUPT, "value offsets past the data", n);
-    } else if ((uint64_t)c->num_values * (uint64_t)(k->v->width > 0 ? k->v->width : 0) >
-                   c->values.len ||
-               k->v->width <= 0) {
+        uint32_t prev = c->offsets ? c->offsets[0] : 0;
+        for (int64_t i = 1; c->offsets && i <= c->num_values; i++) {
+            if (c->offsets[i] < prev) return conv_error(k, ST_ECORRUPT, "value offsets go backwards", i);
+            prev = c->offsets[i];
+        }
+        if (prev > c->values.len) return conv_error(k, ST_ECORRUPT, "value offsets past the data", n);
+    } else if (k->v->width <= 0 || (uint64_t)c->num_values * (uint64_t)k->v->width > c->values.len) {
         return conv_error(k, ST_ECORRUPT, "fewer value bytes than values", n);
     }
+    return 0;
+}
+
+static int fill_column(conv_t *k, st_column_t *col) {
+    if (k->c->num_levels != k->nrows)
+        return conv_error(k, ST_ECORRUPT, "level count differs from the row group's row count",
+                          k->c->num_levels);
+    int rc = scan_levels(k, col);
+    if (!rc) rc = check_values(k);
+    if (rc) return rc;
     const st_type_t *t = &col->field.type;
-    int rc;
     switch (t->id) {
     case ST_TYPE_BOOL: rc = fill_bool(k, col); break;
     case ST_TYPE_STRING:
@@ -361,9 +442,8 @@ static int fill_column(conv_t *k, st_column_t *col) {
         rc = fill_fixed(k, col, w, NULL);
     }
     }
-    if (!rc) rc = fill_validity(k, col);
     if (rc) return rc;
-    col->length = n;
+    col->length = k->nrows;
     col->null_count = k->nulls;
     return 0;
 }

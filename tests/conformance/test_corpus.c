@@ -17,26 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "strata/parquet.h"
+#include "test_util.h"
 
 #define SHOW 300 /* characters of a differing line to print */
 
-static char corpus[4096];
+static const char *corpus;
 static int batch_files; /* flat files also checked through batches */
-
-static bool find_corpus(void) {
-    const char *env = getenv("STRATA_PARQUET_CORPUS");
-    const char *src = getenv("STRATA_SOURCE_DIR");
-    if (env && *env) snprintf(corpus, sizeof corpus, "%s", env);
-    else if (src && *src) snprintf(corpus, sizeof corpus, "%s/../shared/parquet-corpus", src);
-    else return false;
-    char manifest[4200];
-    struct stat st;
-    snprintf(manifest, sizeof manifest, "%s/manifest.json", corpus);
-    return stat(manifest, &st) == 0;
-}
 
 static char *corpus_path(const char *rel) {
     size_t n = strlen(corpus) + strlen(rel) + 2;
@@ -274,12 +262,7 @@ static bool check_error(const char *name, const char *path) {
 
 static void test_corpus(void **state) {
     (void)state;
-    const char *ci = getenv("CI");
-    if (!find_corpus()) {
-        printf("SKIPPED: parquet corpus not found\n");
-        if (ci && !strcmp(ci, "true")) fail_msg("parquet corpus not found and CI=true");
-        return;
-    }
+    if (!(corpus = st_test_corpus_or_skip())) return;
     char *mpath = corpus_path("manifest.json");
     json_error_t jerr;
     json_t *m = json_load_file(mpath, 0, &jerr);

@@ -14,6 +14,9 @@
 #include <string.h>
 
 #include "parquet/pq_output.h"
+#include "test_util.h"
+
+#include <jansson.h>
 
 /* ---- hand-built files ---- */
 
@@ -652,6 +655,171 @@ static void test_emit_stops(void **state) {
     free_file(f);
 }
 
+
+/* ---- through real files (the conformance corpus) ---- */
+
+static st_pq_file_t *open_corpus(const char *name) {
+    const char *dir = st_test_corpus_or_skip();
+    if (!dir) return NULL;
+    char path[4300];
+    snprintf(path, sizeof path, "%s/files/%s", dir, name);
+    st_pq_file_t *f = NULL;
+    if (st_pq_open_path(path, &f)) fail_msg("%s: %s", path, st_errmsg());
+    return f;
+}
+
+static int scan_all(st_pq_file_t *f, const st_pq_scan_t *scan, st_buf_t *out) {
+    st_buf_reset(out);
+    int rc = st_pq_scan_json(f, scan, collect, out);
+    st_buf_append_byte(out, '\0');
+    out->len--;
+    return rc;
+}
+
+/* Splits "a\nb\n" in place into lines; returns the count. */
+static int split_lines(char *s, char **lines, int max) {
+    int n = 0;
+    for (char *p = s; *p && n < max; n++) {
+        lines[n] = p;
+        char *nl = strchr(p, '\n');
+        if (!nl) break;
+        *nl = '\0';
+        p = nl + 1;
+    }
+    return n;
+}
+
+static void test_scan_options(void **state) {
+    (void)state;
+    st_pq_file_t *f = open_corpus("floating_orders_nan_count.parquet");
+    if (!f) return;
+    assert_int_equal(st_pq_num_row_groups(f), 5);
+    int ncols = st_pq_num_columns(f);
+    assert_true(ncols >= 3);
+    st_buf_t all = ST_BUF_INIT, part = ST_BUF_INIT;
+    assert_int_equal(scan_all(f, NULL, &all), 0);
+    char *full[64], *got[64];
+    int nfull = split_lines((char *)all.data, full, 64);
+    assert_int_equal(nfull, (int)st_pq_num_rows(f));
+
+    /* Row groups 1 and 3, columns 2 then 0, at most 15 rows. */
+    bool rgs[5] = {false, true, false, true, false};
+    int cols[2] = {2, 0};
+    st_pq_scan_t scan = {cols, 2, rgs, 15};
+    assert_int_equal(scan_all(f, &scan, &part), 0);
+    int ngot = split_lines((char *)part.data, got, 64);
+    int64_t r1 = st_pq_row_group_num_rows(f, 0), r2 = st_pq_row_group_num_rows(f, 1);
+    int64_t want = r2 + st_pq_row_group_num_rows(f, 3);
+    assert_int_equal(ngot, want < 15 ? want : 15);
+    for (int i = 0; i < ngot; i++) {
+        /* Row i of the selection is row r1 + i of the file, or beyond rg 2. */
+        int64_t src = i < r2 ? r1 + i : r1 + r2 + st_pq_row_group_num_rows(f, 2) + (i - r2);
+        json_t *a = json_loads(got[i], 0, NULL), *b = json_loads(full[src], 0, NULL);
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_int_equal(json_object_size(a), 2);
+        const char *k2 = st_pq_column_name(f, 2), *k0 = st_pq_column_name(f, 0);
+        assert_true(json_equal(json_object_get(a, k2), json_object_get(b, k2)));
+        assert_true(json_equal(json_object_get(a, k0), json_object_get(b, k0)));
+        /* Projection order, not file order. */
+        char key[256];
+        snprintf(key, sizeof key, "{\"%s\":", k2);
+        assert_memory_equal(got[i], key, strlen(key));
+        json_decref(a);
+        json_decref(b);
+    }
+    /* limit 0 emits nothing; a bad column index is refused. */
+    st_pq_scan_t none = {NULL, 0, NULL, 0};
+    assert_int_equal(scan_all(f, &none, &part), 0);
+    assert_int_equal(part.len, 0);
+    int bad = ncols;
+    st_pq_scan_t badscan = {&bad, 1, NULL, -1};
+    assert_int_equal(scan_all(f, &badscan, &part), ST_EINVAL);
+    st_buf_free(&all);
+    st_buf_free(&part);
+    st_pq_close(f);
+}
+
+static void test_batches(void **state) {
+    (void)state;
+    st_pq_file_t *f = open_corpus("alltypes_plain.parquet");
+    if (!f) return;
+    const st_field_t *fs;
+    int nf;
+    assert_int_equal(st_pq_fields(f, &fs, &nf), 0);
+    assert_int_equal(nf, 11);
+    assert_string_equal(fs[0].name, "id");
+    assert_int_equal(fs[0].type.id, ST_TYPE_INT32);
+    assert_true(fs[0].nullable);
+    assert_int_equal(fs[1].type.id, ST_TYPE_BOOL);
+    assert_int_equal(fs[3].type.id, ST_TYPE_INT32); /* no INT_16 annotation in this file */
+    assert_int_equal(fs[5].type.id, ST_TYPE_INT64);
+    assert_int_equal(fs[6].type.id, ST_TYPE_FLOAT);
+    assert_int_equal(fs[7].type.id, ST_TYPE_DOUBLE);
+    assert_int_equal(fs[9].type.id, ST_TYPE_BINARY);
+    assert_int_equal(fs[10].type.id, ST_TYPE_TIMESTAMP);
+    assert_int_equal(fs[10].type.unit, ST_UNIT_NS);
+    assert_false(fs[10].type.utc);
+    /* Cached: the same array again. */
+    const st_field_t *fs2;
+    assert_int_equal(st_pq_fields(f, &fs2, &nf), 0);
+    assert_ptr_equal(fs, fs2);
+
+    st_batch_t *b;
+    int cols[2] = {10, 0};
+    assert_int_equal(st_pq_read_row_group(f, 0, cols, 2, &b), 0);
+    assert_int_equal(b->ncols, 2);
+    assert_int_equal(b->nrows, 8);
+    assert_string_equal(b->cols[0].field.name, "timestamp_col");
+    assert_int_equal(b->cols[1].length, 8);
+    st_buf_t v = ST_BUF_INIT;
+    assert_int_equal(st_col_value_json(&b->cols[0], 0, &v), 0);
+    assert_memory_equal(v.data, "\"2009-03-01T00:00:00.000000000\"", v.len);
+    assert_int_equal(st_col_get_i64(&b->cols[1], 0), 4);
+    st_buf_free(&v);
+    st_batch_free(b);
+    assert_int_equal(st_pq_read_row_group(f, 1, NULL, 0, &b), ST_EINVAL);
+    int badcol = 11;
+    assert_int_equal(st_pq_read_row_group(f, 0, &badcol, 1, &b), ST_EINVAL);
+    st_pq_close(f);
+
+    /* A nested file: no flat mapping, but its flat columns still read. */
+    f = open_corpus("nested_lists.snappy.parquet");
+    assert_non_null(f);
+    assert_int_equal(st_pq_fields(f, &fs, &nf), ST_EUNSUPPORTED);
+    assert_non_null(strstr(st_errmsg(), "column a is nested"));
+    int a = 0, bcol = 1;
+    assert_int_equal(st_pq_read_row_group(f, 0, &a, 1, &b), ST_EUNSUPPORTED);
+    assert_int_equal(st_pq_read_row_group(f, 0, &bcol, 1, &b), 0);
+    assert_int_equal(b->nrows, 3);
+    assert_int_equal(b->cols[0].null_count, 0);
+    for (int i = 0; i < 3; i++) assert_int_equal(st_col_get_i64(&b->cols[0], i), 1);
+    st_batch_free(b);
+    st_pq_close(f);
+
+    /* Nulls in a string and an integer column, decimals. */
+    f = open_corpus("int32_decimal.parquet");
+    assert_non_null(f);
+    assert_int_equal(st_pq_fields(f, &fs, &nf), 0);
+    assert_int_equal(fs[0].type.id, ST_TYPE_DECIMAL);
+    assert_int_equal(fs[0].type.precision, 4);
+    assert_int_equal(fs[0].type.scale, 2);
+    st_pq_close(f);
+    f = open_corpus("delta_encoding_optional_column.parquet");
+    assert_non_null(f);
+    assert_int_equal(st_pq_read_row_group(f, 0, NULL, 0, &b), 0);
+    int64_t nulls = 0;
+    for (int c = 0; c < b->ncols; c++) {
+        nulls += b->cols[c].null_count;
+        int64_t counted = 0;
+        for (int64_t r = 0; r < b->nrows; r++) counted += st_col_is_null(&b->cols[c], r);
+        assert_int_equal(counted, b->cols[c].null_count);
+    }
+    assert_true(nulls > 0);
+    st_batch_free(b);
+    st_pq_close(f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flat),           cmocka_unit_test(test_optional_list),
@@ -660,6 +828,7 @@ int main(void) {
         cmocka_unit_test(test_list_of_lists),  cmocka_unit_test(test_legacy_lists),
         cmocka_unit_test(test_bare_repeated),  cmocka_unit_test(test_values),
         cmocka_unit_test(test_decimal_direct), cmocka_unit_test(test_emit_stops),
+        cmocka_unit_test(test_scan_options),   cmocka_unit_test(test_batches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
