@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 debs=(
   build-essential cmake pkg-config clang llvm libclang-rt-14-dev
   libssl-dev libjansson-dev libzstd-dev libsnappy-dev zlib1g-dev liblz4-dev libbrotli-dev
-  libcmocka-dev libpcre2-dev libcurl4-openssl-dev libsqlite3-dev
+  libcmocka-dev libpcre2-dev libcurl4-openssl-dev libsqlite3-dev libxml2-dev
   radosgw ceph-mon ceph-osd awscli
 )
 # Node.js may already come from elsewhere (a newer build); Debian's is the fallback.
