@@ -189,8 +189,8 @@ int pq_rle_encode_bits(const uint8_t *bits, size_t n, st_buf_t *out) {
             }
             i = j;
         }
-        p = put_packed_bytes(p, bits + lit, nfull - lit);
-        if (!tail_done) p = put_packed_bytes(p, &tail, 1);
+        /* The tail byte's bits past n are zero: it joins the last literal. */
+        p = put_packed_bytes(p, bits + lit, nfull - lit + (tail_done ? 0 : 1));
     }
     out->len = (size_t)(p - out->data);
     return ST_OK;

@@ -25,6 +25,7 @@
 
 /* Rows handed to every column before the row-group size is checked again. */
 #define SLICE_ROWS 65536
+#define MIN_SLICE_ROWS 256
 /* Byte-array statistics longer than this are left out rather than bloating
  * every page header and the footer. */
 #define STATS_MAX_BYTES 4096
@@ -696,9 +697,13 @@ static int64_t rows_fitting(const st_pq_writer_t *w, const colw_t *c, const st_c
     size_t room = est < target ? target - est : 1;
     int64_t max = r1 - r0, n;
     if (c->dict_on) {
-        n = (int64_t)(room * 8 / (size_t)(dict_bit_width(c) + 1)) + 1;
+        /* Indices widen as the dictionary grows: size the segment for the
+         * width it would have if every value were new. */
+        n = (int64_t)(room * 8 / (size_t)(dict_bit_width(c) + 1));
+        int wide = pq_enc_bit_width((uint64_t)c->dict.count + (uint64_t)n);
+        if (wide > dict_bit_width(c) + 1) n = (int64_t)(room * 8 / (size_t)wide);
     } else if (c->conv == CV_BOOL) {
-        n = (int64_t)(room * 8) + 1;
+        n = (int64_t)(room * 8);
     } else if (c->conv == CV_BYTES) {
         /* Offsets tell the PLAIN size of any row range: binary search. */
         const int32_t *off = (const int32_t *)(const void *)col->offsets.data;
@@ -711,8 +716,9 @@ static int64_t rows_fitting(const st_pq_writer_t *w, const colw_t *c, const st_c
         }
         n = lo;
     } else {
-        n = (int64_t)(room / (size_t)c->phys_width) + 1;
+        n = (int64_t)(room / (size_t)c->phys_width);
     }
+    if (n < 1) n = 1;
     return n < max ? n : max;
 }
 
@@ -1319,8 +1325,25 @@ int st_pq_writer_write(st_pq_writer_t *w, const st_batch_t *batch) {
         if ((rc = check_column(w, &w->cols[i], &batch->cols[i], batch->nrows))) return fail(w, rc);
     }
     int64_t r = 0, n = batch->nrows;
+    /* PLAIN bytes per row, an upper bound of what a row adds to the row group:
+     * slices are sized so a row group ends near row_group_bytes. */
+    size_t per_row = 1;
+    for (int i = 0; n > 0 && i < w->nfields; i++) {
+        const colw_t *c = &w->cols[i];
+        if (c->conv == CV_BYTES) {
+            const int32_t *off = (const int32_t *)(const void *)batch->cols[i].offsets.data;
+            per_row += 4 + (size_t)(off[n] - off[0]) / (size_t)n;
+        } else {
+            per_row += c->conv == CV_BOOL ? 1 : (size_t)c->phys_width;
+        }
+    }
     while (r < n) {
-        int64_t take = n - r < SLICE_ROWS ? n - r : SLICE_ROWS;
+        size_t have = rowgroup_bytes(w);
+        size_t room = have < w->opts.row_group_bytes ? w->opts.row_group_bytes - have : 0;
+        int64_t take = (int64_t)(room / per_row);
+        if (take < MIN_SLICE_ROWS) take = MIN_SLICE_ROWS;
+        if (take > SLICE_ROWS) take = SLICE_ROWS;
+        if (take > n - r) take = n - r;
         if (w->opts.row_group_rows && take > w->opts.row_group_rows - w->rg_rows)
             take = w->opts.row_group_rows - w->rg_rows;
         for (int i = 0; i < w->nfields; i++) {

@@ -99,7 +99,7 @@ static const char *const gen_pieces[] = {"a", "b", "c", "x", "y", "z", "Q", "0",
                                          "ß", "日本", "😀", "\"", "\\", "\n", "\t", "\x01", "/",
                                          "\x7f", "Ω"};
 
-static void gen_text(uint64_t u, gen_val_t *v) {
+static inline void gen_text(uint64_t u, gen_val_t *v) {
     size_t len = u % 24;
     v->n = 0;
     for (size_t k = 0; k < len; k++) {
@@ -111,7 +111,7 @@ static void gen_text(uint64_t u, gen_val_t *v) {
     }
 }
 
-static __int128 gen_pow10(int p) {
+static inline __int128 gen_pow10(int p) {
     __int128 x = 1;
     while (p-- > 0) x *= 10;
     return x;
@@ -119,14 +119,14 @@ static __int128 gen_pow10(int p) {
 
 /* A value in [-(lim-1), lim-1] from two random words (2 * lim may pass the
  * signed 128-bit range, so the arithmetic is unsigned). */
-static __int128 gen_bounded(uint64_t a, uint64_t b, __int128 lim) {
+static inline __int128 gen_bounded(uint64_t a, uint64_t b, __int128 lim) {
     unsigned __int128 x = ((unsigned __int128)a << 64) | b;
     unsigned __int128 m = x % (2 * (unsigned __int128)lim - 1);
     return (__int128)(m - (unsigned __int128)(lim - 1));
 }
 
 /* The non-null value of column c (type t) at row r. */
-static void gen_make(int c, const st_type_t *t, int64_t r, gen_val_t *v) {
+static inline void gen_make(int c, const st_type_t *t, int64_t r, gen_val_t *v) {
     uint64_t h = gen_mix(((uint64_t)c << 48) ^ (uint64_t)r);
     uint64_t sel = h % 100, u;
     bool edge = sel < 8;
@@ -217,16 +217,15 @@ static void gen_make(int c, const st_type_t *t, int64_t r, gen_val_t *v) {
     case ST_TYPE_TIMESTAMP: {
         int64_t scale = t->unit == ST_UNIT_MS ? 1 : t->unit == ST_UNIT_US ? 1000 : 1000000;
         /* Years 0001..9999 for ms/us; ns spans what int64 nanoseconds can hold. */
-        int64_t lo = -62135596800000LL, hi = 253402300799999LL;
-        int64_t edges[8] = {0, -1, 1, lo * scale, hi * scale, 1700000000000LL * scale, -86400000LL * scale, 951782400000LL * scale};
-        int64_t x;
+        int64_t lo = -62135596800000LL, hi = 253402300799999LL, x;
         if (t->unit == ST_UNIT_NS) {
             lo = -(1LL << 62), hi = 1LL << 62;
-            edges[3] = lo, edges[4] = hi;
             x = (int64_t)(u % ((uint64_t)hi - (uint64_t)lo)) + lo;
         } else {
             x = ((int64_t)(u % (uint64_t)(hi - lo)) + lo) * scale + (int64_t)(u2 % (uint64_t)scale);
+            lo *= scale, hi *= scale;
         }
+        int64_t edges[8] = {0, -1, 1, lo, hi, 1700000000000LL * scale, -86400000LL * scale, 951782400000LL * scale};
         v->kind = GK_INT, v->i = edge ? edges[e] : x;
         break;
     }
@@ -242,7 +241,7 @@ static void gen_make(int c, const st_type_t *t, int64_t r, gen_val_t *v) {
 }
 
 /* Appends v to a batch column. */
-static int gen_append(st_column_t *col, const gen_val_t *v) {
+static inline int gen_append(st_column_t *col, const gen_val_t *v) {
     if (v->null) return st_col_append_null(col);
     switch (col->field.type.id) {
     case ST_TYPE_BOOL: return st_col_append_bool(col, v->b);
@@ -260,7 +259,7 @@ static int gen_append(st_column_t *col, const gen_val_t *v) {
     }
 }
 
-static int gen_hex(st_buf_t *out, const uint8_t *p, size_t n) {
+static inline int gen_hex(st_buf_t *out, const uint8_t *p, size_t n) {
     static const char hx[] = "0123456789abcdef";
     int rc = st_buf_append_byte(out, '"');
     for (size_t i = 0; !rc && i < n; i++) {
@@ -270,7 +269,7 @@ static int gen_hex(st_buf_t *out, const uint8_t *p, size_t n) {
     return rc ? rc : st_buf_append_byte(out, '"');
 }
 
-static int gen_decimal_text(st_buf_t *out, __int128 v, int scale) {
+static inline int gen_decimal_text(st_buf_t *out, __int128 v, int scale) {
     char digits[64];
     int n = 0;
     unsigned __int128 x = v < 0 ? -(unsigned __int128)v : (unsigned __int128)v;
@@ -292,7 +291,7 @@ static int gen_decimal_text(st_buf_t *out, __int128 v, int scale) {
 }
 
 /* Canonical JSON text of v as a value of type t. */
-static int gen_json(st_buf_t *out, const st_type_t *t, const gen_val_t *v) {
+static inline int gen_json(st_buf_t *out, const st_type_t *t, const gen_val_t *v) {
     char s[96];
     int n, digits = t->unit == ST_UNIT_MS ? 3 : t->unit == ST_UNIT_US ? 6 : 9;
     if (v->null) return st_buf_append_str(out, "null");
@@ -335,7 +334,7 @@ typedef struct gen_stats {
 
 /* Parquet order: signed, unsigned, floats ignoring NaN, bytes unsigned
  * lexicographic (strings, binary, fixed, uuid). */
-static int gen_cmp(const gen_val_t *a, const gen_val_t *b) {
+static inline int gen_cmp(const gen_val_t *a, const gen_val_t *b) {
     switch (a->kind) {
     case GK_BOOL: return (int)a->b - (int)b->b;
     case GK_INT: return a->i < b->i ? -1 : a->i > b->i;
@@ -349,7 +348,7 @@ static int gen_cmp(const gen_val_t *a, const gen_val_t *b) {
     }
 }
 
-static void gen_stats_add(gen_stats_t *s, const gen_val_t *v) {
+static inline void gen_stats_add(gen_stats_t *s, const gen_val_t *v) {
     if (v->null) {
         s->nulls++;
         return;
@@ -362,7 +361,7 @@ static void gen_stats_add(gen_stats_t *s, const gen_val_t *v) {
 
 /* Canonical text of the min (which = 0) or max (1), with the spec's zero
  * rule for floats: -0 as min, +0 as max; "null" when there is none. */
-static int gen_stats_json(st_buf_t *out, const st_type_t *t, const gen_stats_t *s, int which) {
+static inline int gen_stats_json(st_buf_t *out, const st_type_t *t, const gen_stats_t *s, int which) {
     if (!s->has) return st_buf_append_str(out, "null");
     gen_val_t v = which ? s->max : s->min;
     if (v.kind == GK_FLOAT && v.d == 0) v.d = which ? 0.0 : -0.0;
