@@ -93,7 +93,7 @@ static int levels(build_ctx_t *b, int ni, int depth) {
     if (ni > 0) {
         int p = n->parent;
         if (p < 0 || p >= f->num_nodes) return bad_schema(f, ni, ST_ECORRUPT, "bad parent");
-        int dl = b->dl[p] + (n->repetition != PQ_REQUIRED);
+        int dl = b->dl[p] + (n->repetition == PQ_OPTIONAL || n->repetition == PQ_REPEATED);
         int rl = b->rl[p] + (n->repetition == PQ_REPEATED);
         if (dl > INT16_MAX || rl > INT16_MAX)
             return bad_schema(f, ni, ST_EUNSUPPORTED, "schema nested too deeply");
