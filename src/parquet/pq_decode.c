@@ -362,7 +362,8 @@ static int plain_bool(pq_out_t *o, const uint8_t *p, size_t len, size_t n, size_
 static int plain_byte_array(pq_out_t *o, const uint8_t *p, size_t len, size_t n, size_t *used) {
     if (n > len / 4) return bad("PLAIN byte arrays end before all values");
     int rc = pq_out_reserve(o, n);
-    if (!rc) rc = out_data(o, len - 4 * n);
+    /* 16 spare bytes let short values be copied as one 16-byte block. */
+    if (!rc) rc = out_data(o, len - 4 * n + 16);
     if (rc) return rc;
     const uint8_t *q = p, *end = p + len;
     uint8_t *dst = o->data.data;
@@ -376,7 +377,8 @@ static int plain_byte_array(pq_out_t *o, const uint8_t *p, size_t len, size_t n,
          * 4-byte length: hold each value to that budget. */
         size_t rest = (size_t)(end - q), later = 4 * (n - 1 - i);
         if (rest < later || l > rest - later) return bad("PLAIN byte array past the end of the page");
-        memcpy(dst + dlen, q, l);
+        if (l <= 16 && rest >= 16) memcpy(dst + dlen, q, 16);
+        else memcpy(dst + dlen, q, l);
         q += l;
         dlen += l;
         off[i] = (uint32_t)dlen;
@@ -407,16 +409,28 @@ static int gather_byte_array(pq_out_t *o, const pq_dict_t *d, const uint32_t *id
     const uint32_t *doff = d->offsets;
     uint64_t total = 0;
     for (size_t i = 0; i < k; i++) total += doff[idx[i] + 1] - doff[idx[i]];
-    int rc = out_data(o, total);
+    int rc = out_data(o, total + 16);
     if (rc) return rc;
     uint8_t *dst = o->data.data;
     size_t dlen = o->data.len;
     uint32_t *off = o->offsets + o->count + 1;
-    for (size_t i = 0; i < k; i++) {
-        uint32_t a = doff[idx[i]], l = doff[idx[i] + 1] - a;
-        memcpy(dst + dlen, d->values + a, l);
-        dlen += l;
-        off[i] = (uint32_t)dlen;
+    if (d->padded) {
+        /* Short values (the common case) move as one 16-byte block; both
+         * buffers have 16 spare bytes. */
+        for (size_t i = 0; i < k; i++) {
+            uint32_t a = doff[idx[i]], l = doff[idx[i] + 1] - a;
+            if (l <= 16) memcpy(dst + dlen, d->values + a, 16);
+            else memcpy(dst + dlen, d->values + a, l);
+            dlen += l;
+            off[i] = (uint32_t)dlen;
+        }
+    } else {
+        for (size_t i = 0; i < k; i++) {
+            uint32_t a = doff[idx[i]], l = doff[idx[i] + 1] - a;
+            memcpy(dst + dlen, d->values + a, l);
+            dlen += l;
+            off[i] = (uint32_t)dlen;
+        }
     }
     o->data.len = dlen;
     return ST_OK;

@@ -80,6 +80,7 @@ typedef struct pq_dict {
     uint32_t n;
     const uint8_t *values;
     const uint32_t *offsets; /* BYTE_ARRAY: n + 1 offsets */
+    bool padded;             /* 16 readable bytes follow the last value */
 } pq_dict_t;
 
 /* PLAIN: n values from p[0..len); *used gets the bytes consumed. */

@@ -288,7 +288,8 @@ static int decode_values(chunk_reader_t *c, int encoding, const uint8_t *p, size
     case PQ_ENC_PLAIN: return pq_decode_plain(&c->vals, p, len, n, &used);
     case PQ_ENC_PLAIN_DICTIONARY:
     case PQ_ENC_RLE_DICTIONARY: {
-        pq_dict_t d = {c->dict.width, (uint32_t)c->dict.count, c->dict.data.data, c->dict.offsets};
+        pq_dict_t d = {c->dict.width, (uint32_t)c->dict.count, c->dict.data.data, c->dict.offsets,
+                       c->dict.data.cap - c->dict.data.len >= 16};
         return pq_decode_dict(&c->vals, c->have_dict ? &d : NULL, p, len, n);
     }
     case PQ_ENC_RLE: return pq_decode_rle_bool(&c->vals, p, len, n);
@@ -313,6 +314,8 @@ static int dictionary_page(chunk_reader_t *c, const page_header_t *h, const uint
     TRY(page_bytes(c, src, (size_t)h->compressed, (size_t)h->uncompressed, true, &p));
     size_t used;
     TRY(pq_decode_plain(&c->dict, p, (size_t)h->uncompressed, (size_t)h->num_values, &used));
+    TRY(st_buf_reserve(&c->dict.data, 16)); /* padding for the short-value copy */
+    if (c->dict.count > UINT32_MAX) return st_error(ST_ECORRUPT, "dictionary too large");
     c->have_dict = true;
     return ST_OK;
 }

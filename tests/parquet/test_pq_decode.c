@@ -440,7 +440,7 @@ static void test_plain(void **state) {
 static void test_dictionary(void **state) {
     (void)state;
     int64_t dv[3] = {10, 20, 30};
-    pq_dict_t d = {8, 3, (const uint8_t *)dv, NULL};
+    pq_dict_t d = {8, 3, (const uint8_t *)dv, NULL, false};
     pq_out_t o;
     out_init(&o, PQ_INT64, 0);
     /* bw 2; RLE 3 x 2; bit-packed {0,1,2,1,0,0,0,0}. */
@@ -464,7 +464,7 @@ static void test_dictionary(void **state) {
     assert_int_equal(pq_decode_dict(&o, &d, buf, 6, 1), ST_ECORRUPT);
     buf[0] = 2;
     assert_int_equal(pq_decode_dict(&o, NULL, buf, 6, 1), ST_ECORRUPT);
-    pq_dict_t empty = {8, 0, NULL, NULL};
+    pq_dict_t empty = {8, 0, NULL, NULL, false};
     assert_int_equal(pq_decode_dict(&o, &empty, buf, 6, 1), ST_ECORRUPT);
     assert_int_equal(pq_decode_dict(&o, &d, buf, 0, 1), ST_ECORRUPT);
     /* Indices run out. */
@@ -473,7 +473,7 @@ static void test_dictionary(void **state) {
 
     /* Byte-array dictionary {"a", "bcd", ""}. */
     uint32_t doff[4] = {0, 1, 4, 4};
-    pq_dict_t sd = {0, 3, (const uint8_t *)"abcd", doff};
+    pq_dict_t sd = {0, 3, (const uint8_t *)"abcd", doff, false};
     out_init(&o, PQ_BYTE_ARRAY, 0);
     uint64_t sidx[8] = {1, 0, 2, 1, 1, 0, 0, 0};
     buf[0] = 2;
@@ -484,6 +484,18 @@ static void test_dictionary(void **state) {
     assert_int_equal(o.offsets[5], 10);
     assert_memory_equal(o.data.data, "bcdabcdbcd", 10);
     assert_int_equal(o.offsets[3], 4);
+    pq_out_free(&o);
+    /* The same through the padded (16-byte block copy) path, with a long value. */
+    static const char padded_vals[] = "abcd0123456789abcdefghijXXXXXXXXXXXXXXXX";
+    uint32_t poff[4] = {0, 1, 24, 24};
+    pq_dict_t pd = {0, 3, (const uint8_t *)padded_vals, poff, true};
+    out_init(&o, PQ_BYTE_ARRAY, 0);
+    assert_int_equal(pq_decode_dict(&o, &pd, buf, 4, 5), 0);
+    assert_int_equal(o.offsets[5], 1 + 23 + 0 + 23 + 23 + 0);
+    assert_memory_equal(o.data.data, "bcd0123456789abcdefghija", 24);
+    assert_int_equal(o.offsets[1], 23);
+    assert_int_equal(o.offsets[2], 24);
+    assert_int_equal(o.offsets[3], 24);
     pq_out_free(&o);
 
     /* bw 0: every index is 0. */
