@@ -31,10 +31,10 @@ struct st_store_writer {
     char *key;
 };
 
-/* The s3 backend lives in s3*.c; the table lists it once it is linked in. */
 static const st_store_backend_t *const backends[] = {
     &st_store_file_backend,
     &st_store_mem_backend,
+    &st_store_s3_backend,
 };
 
 static const st_store_backend_t *find_backend(const char *scheme) {
