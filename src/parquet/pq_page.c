@@ -516,6 +516,16 @@ int pq_read_column(st_pq_file_t *f, int rg, int leaf, pq_column_data_t *out) {
         }
     }
     rc = read_chunk(&c);
+    if (!rc && c.node->max_rep > 0 && c.num_levels > 0) {
+        /* Each record starts with repetition level 0; the assembler relies on
+         * the count matching the row group's rows. */
+        int64_t records = 0;
+        for (int64_t i = 0; i < c.num_levels; i++) records += c.rep[i] == 0;
+        if (c.rep[0] != 0) rc = st_error(ST_ECORRUPT, "first repetition level is not 0");
+        else if (records != f->row_groups[rg].num_rows)
+            rc = st_error(ST_ECORRUPT, "column chunk holds %lld records for %lld rows", (long long)records,
+                          (long long)f->row_groups[rg].num_rows);
+    }
 done:
     st_buf_free(&c.raw);
     st_buf_free(&c.scratch);
