@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parquet/pq_decode.h"
 #include "parquet/pq_internal.h"
 #include "test_util.h"
 
@@ -552,6 +553,104 @@ static void test_select_corpus(void **state) {
     st_pq_close(f);
 }
 
+/* Files from the writer with many small pages, dictionary fallback to PLAIN,
+ * nulls, data page v1 and v2 and every writable codec decode back exactly. */
+static void test_written_variants(void **state) {
+    (void)state;
+    st_field_t fields[] = {
+        {"n", {.id = ST_TYPE_INT64}, true},
+        {"s", {.id = ST_TYPE_STRING}, true},
+        {"d", {.id = ST_TYPE_DOUBLE}, false},
+        {"b", {.id = ST_TYPE_BOOL}, true},
+    };
+    const int rows = 20000;
+    st_batch_t *batch;
+    assert_int_equal(st_batch_new(fields, 4, &batch), 0);
+    for (int i = 0; i < rows; i++) {
+        char s[32];
+        /* Few distinct strings first (dictionary), then all distinct (fallback). */
+        int len = i < rows / 2 ? snprintf(s, sizeof s, "v%d", i % 7) : snprintf(s, sizeof s, "value-%d", i);
+        assert_int_equal(i % 5 == 0 ? st_col_append_null(&batch->cols[0]) : st_col_append_i64(&batch->cols[0], i * 3 - 7), 0);
+        assert_int_equal(i % 11 == 0 ? st_col_append_null(&batch->cols[1]) : st_col_append_bytes(&batch->cols[1], s, (size_t)len), 0);
+        assert_int_equal(st_col_append_double(&batch->cols[2], i / 8.0), 0);
+        assert_int_equal(i % 3 == 0 ? st_col_append_null(&batch->cols[3]) : st_col_append_bool(&batch->cols[3], i % 2), 0);
+        assert_int_equal(st_batch_end_row(batch), 0);
+    }
+    static const st_codec_t codecs[] = {ST_CODEC_UNCOMPRESSED, ST_CODEC_SNAPPY, ST_CODEC_GZIP,
+                                        ST_CODEC_BROTLI, ST_CODEC_ZSTD, ST_CODEC_LZ4_RAW};
+    for (size_t ci = 0; ci < sizeof codecs / sizeof codecs[0]; ci++)
+        for (int version = 1; version <= 2; version++) {
+            st_pq_write_opts_t o;
+            st_pq_write_opts_default(&o);
+            o.codec = codecs[ci];
+            o.page_version = version;
+            o.page_bytes = 4096;
+            o.dictionary_limit = 2048;
+            st_buf_t file = ST_BUF_INIT;
+            st_pq_sink_t sink;
+            assert_int_equal(st_pq_sink_buf(&file, "variants.parquet", &sink), 0);
+            st_pq_writer_t *w;
+            assert_int_equal(st_pq_writer_open(&sink, fields, 4, &o, &w), 0);
+            assert_int_equal(st_pq_writer_write(w, batch), 0);
+            if (st_pq_writer_close(w)) fail_msg("%s", st_errmsg());
+            st_pq_source_t src;
+            assert_int_equal(st_pq_source_mem(file.data, file.len, "variants.parquet", &src), 0);
+            st_pq_file_t *f;
+            if (st_pq_open(&src, &f)) fail_msg("%s", st_errmsg());
+            assert_int_equal(st_pq_num_rows(f), rows);
+            int64_t base = 0;
+            for (int g = 0; g < st_pq_num_row_groups(f); g++) {
+                pq_column_data_t c[4];
+                for (int l = 0; l < 4; l++)
+                    if (pq_read_column(f, g, l, &c[l])) fail_msg("codec %d v%d: %s", codecs[ci], version, st_errmsg());
+                int64_t nrows = st_pq_row_group_num_rows(f, g);
+                int64_t vi[4] = {0, 0, 0, 0};
+                for (int64_t r = 0; r < nrows; r++) {
+                    int i = (int)(base + r);
+                    for (int l = 0; l < 4; l++) assert_int_equal(c[l].num_levels, nrows);
+                    bool null0 = i % 5 == 0, null1 = i % 11 == 0, null3 = i % 3 == 0;
+                    assert_int_equal(c[0].def[r] == 0, null0);
+                    if (!null0) {
+                        int64_t v;
+                        memcpy(&v, c[0].values.data + 8 * vi[0]++, 8);
+                        assert_int_equal(v, i * 3 - 7);
+                    }
+                    assert_int_equal(c[1].def[r] == 0, null1);
+                    if (!null1) {
+                        char s[32];
+                        int len = i < rows / 2 ? snprintf(s, sizeof s, "v%d", i % 7)
+                                               : snprintf(s, sizeof s, "value-%d", i);
+                        uint32_t a = c[1].offsets[vi[1]], e = c[1].offsets[vi[1] + 1];
+                        assert_int_equal(e - a, len);
+                        assert_memory_equal(c[1].values.data + a, s, (size_t)len);
+                        vi[1]++;
+                    }
+                    assert_null(c[2].def);
+                    double d;
+                    memcpy(&d, c[2].values.data + 8 * r, 8);
+                    assert_true(d == i / 8.0);
+                    assert_int_equal(c[3].def[r] == 0, null3);
+                    if (!null3) assert_int_equal(c[3].values.data[vi[3]++], i % 2);
+                }
+                for (int l = 0; l < 4; l++) pq_column_data_free(&c[l]);
+                base += nrows;
+            }
+            /* The writer really produced several pages and a dictionary. */
+            const pq_chunk_meta_t *m = &f->row_groups[0].chunks[1];
+            bool plain = false, dict = false;
+            for (int e = 0; e < m->num_encodings; e++) {
+                plain |= m->encodings[e] == PQ_ENC_PLAIN;
+                dict |= m->encodings[e] == PQ_ENC_RLE_DICTIONARY || m->encodings[e] == PQ_ENC_PLAIN_DICTIONARY;
+            }
+            assert_true(plain && dict);
+            assert_true(m->dictionary_page_offset > 0);
+            assert_true(f->row_groups[0].chunks[0].total_uncompressed_size > 4 * 4096);
+            st_pq_close(f);
+            st_buf_free(&file);
+        }
+    st_batch_free(batch);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_footer_facts),
@@ -563,6 +662,7 @@ int main(void) {
         cmocka_unit_test(test_schema_text_and_meta),
         cmocka_unit_test(test_select_row_groups),
         cmocka_unit_test(test_select_corpus),
+        cmocka_unit_test(test_written_variants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
