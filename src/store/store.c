@@ -88,6 +88,15 @@ int st_store_open_object(const char *url, st_store_t **store, char **key) {
     st_url_t u;
     int rc = store_url_parse(url, &u);
     if (rc) goto done;
+    /* Normalisation would turn "d/x/" or "d/x/.." into a key; the text as
+     * written must end in a name. */
+    size_t tl = strstr(url, "://") ? strcspn(url, "?") : strlen(url);
+    size_t ls = tl;
+    while (ls > 0 && url[ls - 1] != '/') ls--;
+    if (tl == ls || (tl - ls == 1 && url[ls] == '.') || (tl - ls == 2 && !strncmp(url + ls, "..", 2))) {
+        rc = st_error(ST_EINVAL, "%s: the URL names a store, not an object (no key after the last '/')", url);
+        goto done;
+    }
     /* The key is the last segment; the store is everything before it. */
     char *path = u.path;
     size_t n = strlen(path);
