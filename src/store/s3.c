@@ -54,6 +54,10 @@ typedef struct s3_store {
     unsigned caps;
     bool mpu_if_absent; /* CompleteMultipartUpload enforces If-None-Match */
     bool mpu_if_match;  /* ... and If-Match */
+    /* Whether If-Match carries the ETag quoted, as RFC 7232 and AWS have it,
+     * or bare, the only form radosgw 16 matches (it compares the header
+     * text with the stored ETag byte for byte). The probe finds out. */
+    bool if_match_quoted;
 } s3_store_t;
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -584,7 +588,7 @@ static int add_put_headers(hdrs_t *h, const st_put_opts_t *o, const char *url, b
     return rc;
 }
 
-static int add_cond_headers(hdrs_t *h, const st_put_opts_t *o, const char *url) {
+static int add_cond_headers(hdrs_t *h, const st_put_opts_t *o, const char *url, bool quoted) {
     if (o->mode == ST_PUT_IF_ABSENT) return hdrs_add(h, "if-none-match", "*");
     if (o->mode == ST_PUT_IF_MATCH) {
         const char *e = o->if_match ? o->if_match : "";
@@ -592,7 +596,7 @@ static int add_cond_headers(hdrs_t *h, const st_put_opts_t *o, const char *url) 
             return st_error(ST_EINVAL, "%s: bad ETag '%s' for if-match", url, e);
         char q[160];
         if (strlen(e) > 140) return st_error(ST_EINVAL, "%s: ETag too long for if-match", url);
-        snprintf(q, sizeof q, "\"%s\"", e);
+        snprintf(q, sizeof q, quoted ? "\"%s\"" : "%s", e);
         return hdrs_add(h, "if-match", q);
     }
     return ST_OK;
@@ -628,7 +632,7 @@ static int put_single(s3_store_t *st, const char *fk, const s3_body_t *body,
     st_hex(md5, 16, md5hex);
     int rc = add_put_headers(&op.h, o, url, true);
     if (!rc) rc = hdrs_add(&op.h, "content-md5", md5b64);
-    if (!rc) rc = add_cond_headers(&op.h, o, url);
+    if (!rc) rc = add_cond_headers(&op.h, o, url, st->if_match_quoted);
     s3_resp_t r = {0};
     if (!rc) rc = op_run(&op, &r);
     if (!rc) {
@@ -943,7 +947,7 @@ static int mpu_complete(s3_writer_t *w, st_object_info_t *info) {
     op.out_max = 1 << 20;
     st_sha256_hex(xml.data, xml.len, op.payload_hash);
     rc = hdrs_add(&op.h, "content-type", "application/xml");
-    if (!rc) rc = add_cond_headers(&op.h, &w->o, w->url);
+    if (!rc) rc = add_cond_headers(&op.h, &w->o, w->url, w->st->if_match_quoted);
     s3_resp_t r = {0};
     if (!rc) rc = op_run(&op, &r);
     char expect[64];
@@ -961,6 +965,18 @@ static int mpu_complete(s3_writer_t *w, st_object_info_t *info) {
                 memset(info, 0, sizeof *info);
                 copy_etag(info->etag, etag);
                 info->size = w->total;
+                /* radosgw 16 answers with an empty <ETag/>. The ETag it
+                 * gives the object follows S3's rule for multipart objects,
+                 * computed from our own parts, not from a HEAD that could
+                 * already see another writer's object. */
+                if (!info->etag[0] && multipart_etag(w, expect)) copy_etag(info->etag, expect);
+                else if (!info->etag[0]) {
+                    st_object_info_t hi;
+                    if (head_full(w->st, w->fk, &hi) == 0) {
+                        copy_etag(info->etag, hi.etag);
+                        st_object_info_free(&hi);
+                    }
+                }
             }
             free(etag);
             free(code);
@@ -1189,7 +1205,7 @@ static int s3_writer_open(void *state, const char *key, const st_put_opts_t *opt
     /* Validate headers now rather than at commit, after the data was sent. */
     hdrs_t h = {0};
     rc = add_put_headers(&h, &w->o, w->url, true);
-    if (!rc) rc = add_cond_headers(&h, &w->o, w->url);
+    if (!rc) rc = add_cond_headers(&h, &w->o, w->url, st->if_match_quoted);
     hdrs_free(&h);
     if (rc) {
         writer_free(w);
@@ -1369,7 +1385,7 @@ static int s3_list(void *state, const char *prefix, const char *delimiter, void 
 typedef struct probe_entry {
     char key[512];
     unsigned caps;
-    bool mpu_if_absent, mpu_if_match;
+    bool mpu_if_absent, mpu_if_match, if_match_quoted;
 } probe_entry_t;
 
 /* The per-process probe cache the store contract asks for: one probe per
@@ -1393,6 +1409,7 @@ static bool probe_lookup(s3_store_t *st) {
             st->caps = probe_cache[i].caps;
             st->mpu_if_absent = probe_cache[i].mpu_if_absent;
             st->mpu_if_match = probe_cache[i].mpu_if_match;
+            st->if_match_quoted = probe_cache[i].if_match_quoted;
             hit = true;
         }
     }
@@ -1409,6 +1426,7 @@ static void probe_store(const s3_store_t *st) {
     probe_cache[slot].caps = st->caps;
     probe_cache[slot].mpu_if_absent = st->mpu_if_absent;
     probe_cache[slot].mpu_if_match = st->mpu_if_match;
+    probe_cache[slot].if_match_quoted = st->if_match_quoted;
     pthread_mutex_unlock(&probe_mu);
 }
 
@@ -1460,7 +1478,9 @@ static int probe(s3_store_t *st) {
     if (!fk) return ST_ENOMEM;
     st->caps = 0;
     st->mpu_if_absent = st->mpu_if_match = false;
-    rc = probe_put(st, fk, "strata probe 1", ST_PUT_IF_ABSENT, NULL, NULL);
+    st->if_match_quoted = true;
+    st_object_info_t pi;
+    rc = probe_put(st, fk, "strata probe 1", ST_PUT_IF_ABSENT, NULL, &pi);
     if (rc) {
         if (rc == ST_ENOTFOUND && strstr(st_errmsg(), "NoSuchBucket")) {
             char why[1024];
@@ -1478,13 +1498,29 @@ static int probe(s3_store_t *st) {
         free(fk);
         return rc;
     }
-    rc = probe_put(st, fk, "strata probe 2", ST_PUT_IF_ABSENT, NULL, NULL);
+    char current[130];
+    copy_etag(current, pi.etag);
+    st_object_info_t pi2;
+    rc = probe_put(st, fk, "strata probe 2", ST_PUT_IF_ABSENT, NULL, &pi2);
     if (rc == ST_ECONFLICT) st->caps |= ST_CAP_PUT_IF_ABSENT;
     else if (rc) goto out;
+    else copy_etag(current, pi2.etag);
     rc = probe_put(st, fk, "strata probe 3", ST_PUT_IF_MATCH, "00000000000000000000000000000000",
-                   NULL);
-    if (rc == ST_ECONFLICT) st->caps |= ST_CAP_PUT_IF_MATCH;
-    else if (rc) goto out;
+                   &pi2);
+    if (rc == ST_ECONFLICT) {
+        /* Enforced. Now find the form of the right ETag it accepts. */
+        st->if_match_quoted = true;
+        rc = probe_put(st, fk, "strata probe 4", ST_PUT_IF_MATCH, current, &pi2);
+        if (rc == ST_ECONFLICT) {
+            st->if_match_quoted = false;
+            rc = probe_put(st, fk, "strata probe 4", ST_PUT_IF_MATCH, current, &pi2);
+        }
+        if (!rc) st->caps |= ST_CAP_PUT_IF_MATCH;
+        else if (rc == ST_ECONFLICT) st->if_match_quoted = true; /* neither: no if-match */
+        else goto out;
+    } else if (rc) {
+        goto out;
+    }
     rc = ST_OK;
     if (st->caps & ST_CAP_PUT_IF_ABSENT) st->mpu_if_absent = probe_mpu(st, fk, ST_PUT_IF_ABSENT);
     if (st->mpu_if_absent && (st->caps & ST_CAP_PUT_IF_MATCH))
@@ -1738,6 +1774,7 @@ static int s3_open(const st_url_t *url, void **state, unsigned *caps) {
             /* Read-only tools skip the probe and trust the server; nothing
              * they do depends on conditional writes. */
             st->caps = ST_CAP_PUT_IF_ABSENT | ST_CAP_PUT_IF_MATCH;
+            st->if_match_quoted = true;
         } else if (!probe_lookup(st)) {
             rc = probe(st);
             if (!rc) probe_store(st);
