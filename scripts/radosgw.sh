@@ -174,7 +174,7 @@ osd crush update on start = false
 osd class update on start = false
 osd objectstore = memstore
 memstore device bytes = 2147483648
-osd max object name len = 460
+osd max object name len = 2048
 osd max object namespace len = 64
 run dir = $dir/run
 log file = $dir/log/\$name.log
@@ -183,7 +183,7 @@ mon data = $dir/mon/\$cluster-\$id
 osd data = $dir/osd/\$cluster-\$id
 
 [client.rgw.strata]
-rgw frontends = beast endpoint=127.0.0.1:$rgw_port
+rgw frontends = beast endpoint=127.0.0.1:$rgw_port tcp_nodelay=1
 rgw data = $dir/rgw
 # Deleted objects' data goes to garbage collection, by default after two hours; the
 # in-memory OSD holds 2 GiB, so reclaim it soon (benchmarks also run 'gc process').
