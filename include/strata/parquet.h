@@ -15,6 +15,7 @@
 #ifndef STRATA_PARQUET_H
 #define STRATA_PARQUET_H
 
+#include "strata/store.h"
 #include "strata/table.h"
 
 #ifdef __cplusplus
@@ -40,6 +41,12 @@ int st_pq_source_mem(const void *data, size_t n, const char *name, st_pq_source_
 /* Closes the source and frees its name (safe on a zeroed source). */
 void st_pq_source_close(st_pq_source_t *src);
 
+/* An object in a store (store.h), read with ranged GETs: the first request
+ * fetches the footer end of the object together with its size, and reads are
+ * served from a small read-ahead cache, so opening a file costs at most two
+ * requests. The store must stay open while the source is. */
+int st_pq_source_store(st_store_t *s, const char *key, st_pq_source_t *out);
+
 /* Sequential bytes to write a file to. finish(commit=true) makes the file
  * visible atomically; finish(commit=false) discards everything written. */
 typedef struct st_pq_sink {
@@ -54,6 +61,12 @@ typedef struct st_pq_sink {
 int st_pq_sink_file(const char *path, st_pq_sink_t *out);
 /* Appends to a caller-owned buffer (commit does nothing more). */
 int st_pq_sink_buf(st_buf_t *buf, const char *name, st_pq_sink_t *out);
+/* An object in a store, written through the store's streaming writer:
+ * finish(true) commits (atomically; opts may ask for if-absent or if-match,
+ * and then a lost race fails the commit with ST_ECONFLICT), finish(false)
+ * aborts and leaves nothing. opts may be NULL; the store must stay open while
+ * the sink is. */
+int st_pq_sink_store(st_store_t *s, const char *key, const st_put_opts_t *opts, st_pq_sink_t *out);
 
 /* ---- writer -------------------------------------------------------------- */
 
@@ -115,6 +128,9 @@ typedef struct st_pq_file st_pq_file_t;
 int st_pq_open(st_pq_source_t *src, st_pq_file_t **out);
 /* Convenience: st_pq_source_file + st_pq_open. */
 int st_pq_open_path(const char *path, st_pq_file_t **out);
+/* Opens a local path or any store URL naming an object (file://, mem://,
+ * s3://...): the file handle keeps what it opened until st_pq_close. */
+int st_pq_open_url(const char *url_or_path, st_pq_file_t **out);
 void st_pq_close(st_pq_file_t *f);
 
 int64_t st_pq_num_rows(const st_pq_file_t *f);
