@@ -9,7 +9,8 @@
  * (st_pq_read_row_group for every row group). Every measurement runs in a
  * forked child, so its peak RSS (VmHWM) belongs to that operation alone; the
  * rows are generated in chunks inside the child and only the library calls
- * are timed. Then bench/parquet_duckdb.mjs loads the same rows into DuckDB
+ * are timed (best of two runs, wall and CPU time; CPU time is the robust
+ * figure when other work shares the machine). Then bench/parquet_duckdb.mjs loads the same rows into DuckDB
  * (from strata's uncompressed file), times COPY TO parquet with both codecs
  * and a full read of strata's files, and the ratios are printed.
  */
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -42,6 +44,15 @@ static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* CPU seconds (user + system) of this process: robust when other work
+ * competes for the cores, unlike wall time. */
+static double cpu_s(void) {
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)u.ru_utime.tv_sec + (double)u.ru_utime.tv_usec * 1e-6 + (double)u.ru_stime.tv_sec +
+           (double)u.ru_stime.tv_usec * 1e-6;
 }
 
 static long status_kb(const char *key) {
@@ -97,7 +108,7 @@ static uint64_t gen_chunk(st_batch_t *b, int64_t r0, int64_t n) {
 }
 
 typedef struct result {
-    double seconds;
+    double seconds, cpu;
     long peak_kb, base_kb;
     uint64_t logical, file_bytes;
     int64_t rows;
@@ -115,23 +126,27 @@ static void child_write(const char *path, st_codec_t codec, size_t rg_bytes, int
     o.codec = codec;
     o.row_group_bytes = rg_bytes;
     st_pq_sink_t sink;
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     if (st_pq_sink_file(path, &sink)) die(path);
     st_pq_writer_t *w;
     if (st_pq_writer_open(&sink, f, NCOLS, &o, &w)) die("open");
     res.seconds += now_s() - t0;
+    res.cpu += cpu_s() - c0;
     for (int64_t r = 0; r < nrows; r += CHUNK_ROWS) {
         int64_t n = nrows - r < CHUNK_ROWS ? nrows - r : CHUNK_ROWS;
         res.logical += gen_chunk(b, r, n);
-        t0 = now_s();
+        t0 = now_s(), c0 = cpu_s();
         if (st_pq_writer_write(w, b)) die("write");
         res.seconds += now_s() - t0;
+        res.cpu += cpu_s() - c0;
     }
-    t0 = now_s();
-    res.file_bytes = st_pq_writer_bytes(w);
+    t0 = now_s(), c0 = cpu_s();
     res.rows = st_pq_writer_rows(w);
     if (st_pq_writer_close(w)) die("close");
     res.seconds += now_s() - t0;
+    res.cpu += cpu_s() - c0;
+    struct stat stt;
+    if (stat(path, &stt) == 0) res.file_bytes = (uint64_t)stt.st_size;
     res.peak_kb = status_kb("VmHWM:");
     st_batch_free(b);
     if (write(fd, &res, sizeof res) != (ssize_t)sizeof res) exit(1);
@@ -141,7 +156,7 @@ static void child_write(const char *path, st_codec_t codec, size_t rg_bytes, int
 static void child_read(const char *path, int fd) {
     result_t res = {0};
     res.base_kb = status_kb("VmRSS:");
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     st_pq_file_t *f;
     if (st_pq_open_path(path, &f)) die(path);
     for (int rg = 0; rg < st_pq_num_row_groups(f); rg++) {
@@ -152,13 +167,14 @@ static void child_read(const char *path, int fd) {
     }
     st_pq_close(f);
     res.seconds = now_s() - t0;
+    res.cpu = cpu_s() - c0;
     res.peak_kb = status_kb("VmHWM:");
     if (write(fd, &res, sizeof res) != (ssize_t)sizeof res) exit(1);
     exit(0);
 }
 
 /* Runs op in a forked child and collects its result. */
-static result_t run_child(int op, const char *path, st_codec_t codec, size_t rg_bytes, int64_t nrows) {
+static result_t run_child1(int op, const char *path, st_codec_t codec, size_t rg_bytes, int64_t nrows) {
     int p[2];
     if (pipe(p)) {
         perror("pipe");
@@ -186,6 +202,16 @@ static result_t run_child(int op, const char *path, st_codec_t codec, size_t rg_
         exit(1);
     }
     return res;
+}
+
+/* Best of two runs (wall and CPU separately), as the DuckDB side does. */
+static result_t run_child(int op, const char *path, st_codec_t codec, size_t rg_bytes, int64_t nrows) {
+    result_t a = run_child1(op, path, codec, rg_bytes, nrows);
+    result_t b = run_child1(op, path, codec, rg_bytes, nrows);
+    if (b.seconds < a.seconds) a.seconds = b.seconds;
+    if (b.cpu < a.cpu) a.cpu = b.cpu;
+    if (b.peak_kb - b.base_kb > a.peak_kb - a.base_kb) a.peak_kb = b.peak_kb, a.base_kb = b.base_kb;
+    return a;
 }
 
 static double mbps(uint64_t bytes, double s) { return s > 0 ? (double)bytes / 1e6 / s : 0; }
@@ -229,16 +255,17 @@ int main(int argc, char **argv) {
     result_t rz = run_child(1, pz, 0, 0, 0);
     result_t rs = run_child(1, ps, 0, 0, 0);
     uint64_t logical = wz.logical;
-    printf("logical bytes: %.1f MB\n\n", (double)logical / 1e6);
-    printf("strata (single thread)         seconds      MB/s   file MB  peak RSS MB (above start)\n");
-    printf("  write ZSTD               %10.3f %9.1f %9.1f %9.1f\n", wz.seconds, mbps(logical, wz.seconds),
-           (double)wz.file_bytes / 1e6, (double)(wz.peak_kb - wz.base_kb) / 1024);
-    printf("  write SNAPPY             %10.3f %9.1f %9.1f %9.1f\n", ws.seconds, mbps(logical, ws.seconds),
-           (double)ws.file_bytes / 1e6, (double)(ws.peak_kb - ws.base_kb) / 1024);
-    printf("  read ZSTD file           %10.3f %9.1f %9s %9.1f\n", rz.seconds, mbps(logical, rz.seconds), "",
-           (double)(rz.peak_kb - rz.base_kb) / 1024);
-    printf("  read SNAPPY file         %10.3f %9.1f %9s %9.1f\n", rs.seconds, mbps(logical, rs.seconds), "",
-           (double)(rs.peak_kb - rs.base_kb) / 1024);
+    printf("logical bytes: %.1f MB (fixed-width values + string bytes; bool counted as 1 byte)\n\n",
+           (double)logical / 1e6);
+    printf("strata (single thread)       wall s   CPU s   MB/s(wall)  file MB  peak RSS MB above start\n");
+    printf("  write ZSTD             %8.3f %7.3f %10.1f %9.1f %9.1f\n", wz.seconds, wz.cpu,
+           mbps(logical, wz.seconds), (double)wz.file_bytes / 1e6, (double)(wz.peak_kb - wz.base_kb) / 1024);
+    printf("  write SNAPPY           %8.3f %7.3f %10.1f %9.1f %9.1f\n", ws.seconds, ws.cpu,
+           mbps(logical, ws.seconds), (double)ws.file_bytes / 1e6, (double)(ws.peak_kb - ws.base_kb) / 1024);
+    printf("  read ZSTD file         %8.3f %7.3f %10.1f %9s %9.1f\n", rz.seconds, rz.cpu,
+           mbps(logical, rz.seconds), "", (double)(rz.peak_kb - rz.base_kb) / 1024);
+    printf("  read SNAPPY file       %8.3f %7.3f %10.1f %9s %9.1f\n", rs.seconds, rs.cpu,
+           mbps(logical, rs.seconds), "", (double)(rs.peak_kb - rs.base_kb) / 1024);
     if (rz.rows != nrows || rs.rows != nrows) {
         fprintf(stderr, "bench_parquet: read %lld / %lld rows, expected %lld\n", (long long)rz.rows,
                 (long long)rs.rows, (long long)nrows);
@@ -251,7 +278,7 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
             char p[1024];
             snprintf(p, sizeof p, "%s/strata_rg.parquet", dir);
-            result_t r = run_child(0, p, ST_CODEC_ZSTD, sizes[i], nrows);
+            result_t r = run_child1(0, p, ST_CODEC_ZSTD, sizes[i], nrows);
             printf("  row_group_bytes %4zu MiB: peak RSS %7.1f MB above start (%.1f MB total), %.3f s\n",
                    sizes[i] >> 20, (double)(r.peak_kb - r.base_kb) / 1024, (double)r.peak_kb / 1024,
                    r.seconds);
@@ -261,7 +288,7 @@ int main(int argc, char **argv) {
     if (!duck) return 0;
 
     /* DuckDB loads the rows from an uncompressed strata file (not timed). */
-    run_child(0, pu, ST_CODEC_UNCOMPRESSED, rg, nrows);
+    run_child1(0, pu, ST_CODEC_UNCOMPRESSED, rg, nrows);
     /* The source tree: $STRATA_SOURCE_DIR, else where this file was compiled from. */
     char src[1024];
     const char *env = getenv("STRATA_SOURCE_DIR");
@@ -284,23 +311,29 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_parquet: DuckDB run failed (%s)\n%s\n", cmd, json);
         return 1;
     }
-    double dz = json_num(json, "write_zstd"), ds = json_num(json, "write_snappy");
-    double drz = json_num(json, "read_strata_zstd"), drs = json_num(json, "read_strata_snappy");
-    double dro = json_num(json, "read_own_zstd");
-    printf("\nDuckDB %s, threads=1                seconds      MB/s   file MB\n", "1.5.6");
-    printf("  COPY TO ZSTD             %10.3f %9.1f %9.1f\n", dz, mbps(logical, dz),
-           json_num(json, "zstd_bytes") / 1e6);
-    printf("  COPY TO SNAPPY           %10.3f %9.1f %9.1f\n", ds, mbps(logical, ds),
-           json_num(json, "snappy_bytes") / 1e6);
-    printf("  read strata ZSTD file    %10.3f %9.1f\n", drz, mbps(logical, drz));
-    printf("  read strata SNAPPY file  %10.3f %9.1f\n", drs, mbps(logical, drs));
-    printf("  (read its own ZSTD file  %10.3f %9.1f)\n", dro, mbps(logical, dro));
-    printf("  (full read = %s)\n", "min of CREATE TABLE AS and an aggregate over every column");
-    printf("\nratio strata/DuckDB (throughput, >= 1.0 means strata is at least as fast):\n");
-    printf("  write ZSTD    %.2f\n", dz / wz.seconds);
-    printf("  write SNAPPY  %.2f\n", ds / ws.seconds);
-    printf("  read ZSTD     %.2f\n", drz / rz.seconds);
-    printf("  read SNAPPY   %.2f\n", drs / rs.seconds);
+    const char *ops[4] = {"write_zstd", "write_snappy", "read_strata_zstd", "read_strata_snappy"};
+    const char *labels[4] = {"COPY TO ZSTD", "COPY TO SNAPPY", "read strata ZSTD file", "read strata SNAPPY file"};
+    const result_t *mine[4] = {&wz, &ws, &rz, &rs};
+    double dw[4], dc[4];
+    printf("\nDuckDB 1.5.6, threads=1      wall s   CPU s   MB/s(wall)  file MB\n");
+    for (int i = 0; i < 4; i++) {
+        char key[64];
+        dw[i] = json_num(json, ops[i]);
+        snprintf(key, sizeof key, "%s_cpu", ops[i]);
+        dc[i] = json_num(json, key);
+        printf("  %-22s %8.3f %7.3f %10.1f", labels[i], dw[i], dc[i], mbps(logical, dw[i]));
+        if (i < 2) printf(" %9.1f", json_num(json, i ? "snappy_bytes" : "zstd_bytes") / 1e6);
+        printf("\n");
+    }
+    printf("  (read its own ZSTD file  %6.3f %7.3f %10.1f)\n", json_num(json, "read_own_zstd"),
+           json_num(json, "read_own_zstd_cpu"), mbps(logical, json_num(json, "read_own_zstd")));
+    printf("  (DuckDB: best of 2 runs; full read = the faster of CREATE TABLE AS SELECT * and\n"
+           "   an aggregate over every column)\n");
+    printf("\nratio strata/DuckDB (throughput; >= 1.0 means strata is at least as fast)\n");
+    printf("                          by wall time   by CPU time\n");
+    const char *names[4] = {"write ZSTD", "write SNAPPY", "full read ZSTD", "full read SNAPPY"};
+    for (int i = 0; i < 4; i++)
+        printf("  %-22s %10.2f %13.2f\n", names[i], dw[i] / mine[i]->seconds, dc[i] / mine[i]->cpu);
     unlink(pu);
     return 0;
 }
