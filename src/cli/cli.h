@@ -41,6 +41,7 @@ int cli_rows_emit(void *ctx, const char *line, size_t n);
 int cli_rows_close(cli_rows_t *r);
 
 int cli_parquet(int argc, char **argv);
+int cli_store(int argc, char **argv);
 /* strata store caps URL (cli_store_caps.c); registered in the store group. */
 int cli_store_caps(int argc, char **argv);
 

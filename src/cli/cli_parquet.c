@@ -13,7 +13,8 @@
 
 static const char cat_usage[] =
     "usage: strata parquet cat FILE [--format jsonl|csv|table] [--columns a,b] [--limit N]\n\n"
-    "Prints the rows of a Parquet file.\n\n"
+    "Prints the rows of a Parquet file. FILE is a local path or a store URL\n"
+    "(file:///dir/x.parquet, s3://bucket/prefix/x.parquet?endpoint=..., mem://name/x.parquet).\n\n"
     "  --format F     jsonl (default): one JSON object per row in strata's canonical form\n"
     "                 (exact integers, shortest round-trip floats, ISO dates, decimals as\n"
     "                 strings, binary as hex); csv: RFC 4180 with a header; table: aligned\n"
@@ -23,18 +24,21 @@ static const char cat_usage[] =
 static const char schema_usage[] =
     "usage: strata parquet schema FILE [--format text|json]\n\n"
     "Prints the schema of a Parquet file: an indented tree (text, default), or JSON with\n"
-    "every schema element and every leaf column with its definition/repetition levels.\n";
+    "every schema element and every leaf column with its definition/repetition levels.\n"
+    "FILE is a local path or a store URL.\n";
 
 static const char meta_usage[] =
     "usage: strata parquet meta FILE [--format text|json]\n\n"
     "Prints the footer of a Parquet file: row groups, column chunks with their encodings,\n"
-    "codecs, sizes, offsets and statistics, key-value metadata and the writer.\n";
+    "codecs, sizes, offsets and statistics, key-value metadata and the writer.\n"
+    "FILE is a local path or a store URL.\n";
 
 static const char write_usage[] =
     "usage: strata parquet write --schema SCHEMA.json --from DATA.csv|DATA.jsonl [options] OUT.parquet\n\n"
     "Converts CSV (with a header line) or JSON Lines to Parquet, typed by a schema file\n"
     "(format in DESIGN.md). Cells are converted to the field types; an empty cell is null.\n"
-    "The output appears atomically: on any error nothing is left at OUT.parquet.\n\n"
+    "The output appears atomically: on any error nothing is left at OUT.parquet.\n"
+    "OUT.parquet is a local path or a store URL (file://, s3://..., mem://).\n\n"
     "  --schema FILE          schema file (JSON)\n"
     "  --from FILE            input data; .csv or .jsonl/.ndjson, '-' for stdin (then --input-format)\n"
     "  --input-format F       csv or jsonl, when the extension does not tell\n"
@@ -100,7 +104,7 @@ static int cmd_cat(int argc, char **argv) {
     }
     if (optind != argc - 1) return cli_usage_error("parquet cat", "expected one FILE");
     st_pq_file_t *f;
-    int rc = st_pq_open_path(argv[optind], &f);
+    int rc = st_pq_open_url(argv[optind], &f);
     if (rc) return cli_fail(rc);
     int *cols = NULL, ncols = 0;
     if (columns && (rc = resolve_columns(f, columns, &cols, &ncols))) {
@@ -150,7 +154,7 @@ static int cmd_schema(int argc, char **argv) {
     int u = parse_text_json("parquet schema", argc, argv, &json);
     if (u) return u;
     st_pq_file_t *f;
-    int rc = st_pq_open_path(argv[optind], &f);
+    int rc = st_pq_open_url(argv[optind], &f);
     if (rc) return cli_fail(rc);
     st_buf_t b = ST_BUF_INIT;
     rc = json ? st_pq_schema_json(f, &b) : st_pq_schema_text(f, &b);
@@ -190,7 +194,7 @@ static int cmd_meta(int argc, char **argv) {
     int u = parse_text_json("parquet meta", argc, argv, &json);
     if (u) return u;
     st_pq_file_t *f;
-    int rc = st_pq_open_path(argv[optind], &f);
+    int rc = st_pq_open_url(argv[optind], &f);
     if (rc) return cli_fail(rc);
     st_buf_t b = ST_BUF_INIT;
     rc = st_pq_meta_json(f, &b);
@@ -275,13 +279,23 @@ static int cmd_write(int argc, char **argv) {
     st_batch_t *batch = NULL;
     st_pq_writer_t *w = NULL;
     st_pq_sink_t sink = {0};
+    st_store_t *store = NULL;
     int rc = st_schema_load(schema_path, &schema);
     if (rc) goto done;
     const st_field_t *fields = st_schema_fields(schema);
     if ((rc = st_table_reader_open(from, infmt, fields, schema->nfields, schema->strict, &reader)))
         goto done;
     if ((rc = st_batch_new(fields, schema->nfields, &batch))) goto done;
-    if ((rc = st_pq_sink_file(out_path, &sink))) goto done;
+    /* A store URL goes through the store's atomic writer; a plain path keeps
+     * the local file sink (same atomicity, no store sidecar). */
+    if (strstr(out_path, "://")) {
+        char *key = NULL;
+        if (!(rc = st_store_open_object(out_path, &store, &key))) rc = st_pq_sink_store(store, key, NULL, &sink);
+        free(key);
+        if (rc) goto done;
+    } else if ((rc = st_pq_sink_file(out_path, &sink))) {
+        goto done;
+    }
     if ((rc = st_pq_writer_open(&sink, fields, schema->nfields, &wo, &w))) goto done;
     for (int i = 0; i < nkv && !rc; i++) {
         char *eq = strchr(kv[i], '=');
@@ -307,6 +321,7 @@ done:
     st_batch_free(batch);
     if (reader) st_table_reader_close(reader);
     st_schema_free(schema);
+    st_store_close(store);
     return rc ? cli_fail(rc) : 0;
 }
 

@@ -11,6 +11,7 @@ static const struct {
     int (*run)(int argc, char **argv);
 } groups[] = {
     {"parquet", "read, inspect and write Parquet files", cli_parquet},
+    {"store", "list, read, write and delete objects in stores", cli_store},
 };
 
 static void usage(FILE *fp) {
