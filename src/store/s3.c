@@ -643,7 +643,7 @@ static int put_single(s3_store_t *st, const char *fk, const s3_body_t *body,
                 if (!info->etag[0]) memcpy(info->etag, md5hex, 33);
                 info->size = body->len;
             }
-        } else if ((r.status == 412 || r.status == 409) && r.attempts > 1 &&
+        } else if ((r.status == 412 || r.status == 409) && r.sends > 1 &&
                    o->mode != ST_PUT_PLAIN && our_write_landed(st, fk, md5hex, info)) {
             /* Idempotency rule: this conditional PUT was retried, and the
              * object now holds exactly our bytes (the ETag of a single PUT is
@@ -981,7 +981,7 @@ static int mpu_complete(s3_writer_t *w, st_object_info_t *info) {
             free(etag);
             free(code);
             free(msg);
-        } else if (r.attempts > 1 && (r.status == 412 || r.status == 409 || r.status == 404) &&
+        } else if (r.sends > 1 && (r.status == 412 || r.status == 409 || r.status == 404) &&
                    multipart_etag(w, expect) && our_write_landed(w->st, w->fk, expect, info)) {
             /* Idempotency rule for completes: a retried complete whose first
              * attempt went through finds its upload gone (404 NoSuchUpload)

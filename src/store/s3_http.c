@@ -167,6 +167,15 @@ typedef struct xfer {
 
 static bool is_2xx(long s) { return s >= 200 && s < 300; }
 
+static int debug_cb(CURL *e, curl_infotype type, char *data, size_t size, void *ud) {
+    (void)e;
+    (void)data;
+    (void)size;
+    xfer_t *x = ud;
+    if (type == CURLINFO_HEADER_OUT) x->resp->sends++;
+    return 0;
+}
+
 static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud) {
     xfer_t *x = ud;
     size_t n = size * nitems;
@@ -365,6 +374,11 @@ static void setup(s3_http_t *h, CURL *e, const s3_http_req_t *req, xfer_t *x, ch
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    /* The debug hook is the only place libcurl reveals a request it sent
+     * again on its own; it replaces the verbose output, nothing is printed. */
+    curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, debug_cb);
+    curl_easy_setopt(e, CURLOPT_DEBUGDATA, x);
+    curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
     const char *m = req->method;
     if (strcmp(m, "HEAD") == 0) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);

@@ -45,7 +45,11 @@ typedef struct s3_resp {
     s3_hdr_t *hdrs;
     int nhdrs;
     st_buf_t err_body; /* body of a non-2xx response (bounded) */
-    int attempts;      /* how many attempts were sent */
+    int attempts;      /* how many attempts were made */
+    /* How many times the request went out. Above attempts when libcurl
+     * silently resent it on a reused connection that had died: a request
+     * sent twice may have been applied by the first send. */
+    int sends;
 } s3_resp_t;
 
 typedef struct s3_http_req {
