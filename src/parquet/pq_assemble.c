@@ -196,6 +196,9 @@ static int build(build_ctx_t *b, int ni, bool as_elem, const char *name, int16_t
     r->leaf_hi = b->hi[ni];
     r->leaf = -1;
     if (name) {
+        /* Output is UTF-8 JSON; a name that is not UTF-8 cannot be a key. */
+        if (!st_utf8_valid((const uint8_t *)name, strlen(name)))
+            return bad_schema(f, ni, ST_ECORRUPT, "field name is not valid UTF-8");
         int rc = set_key(r, name);
         if (rc) return rc;
     }

@@ -215,6 +215,13 @@ static void test_flat(void **state) {
 
     /* Row count mismatch names file, row group and column. */
     expect_corrupt(f, c, 5, "test.parquet: row group 0 column id: 4 rows");
+    /* A field name that is not UTF-8 cannot become a JSON key. */
+    f->nodes[2].name[0] = (char)0xff;
+    pq_plan_t *p;
+    assert_int_equal(pq_plan_build(f, NULL, 0, &p), ST_ECORRUPT);
+    assert_non_null(strstr(st_errmsg(), "not valid UTF-8"));
+    assert_int_equal(pq_plan_build(f, (int[]){0}, 1, &p), 0);
+    pq_plan_free(p);
     for (int i = 0; i < 4; i++) free_col(&c[i]);
     free_file(f);
 }
