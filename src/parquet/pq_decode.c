@@ -556,7 +556,9 @@ static int delta_run(const uint8_t *p, size_t len, size_t n, int32_t *out32, int
         *used = (size_t)(q - p);
         return ST_OK;
     }
-    const int maxbw = out32 ? 32 : 64;
+    /* Up to 64 bits even for INT32: some writers (DuckDB) take deltas in 64
+     * bits, and the sums are right modulo 2^32 either way. */
+    const int maxbw = 64;
     const uint64_t per_mb = h.block / h.mbs;
     uint64_t v = (uint64_t)h.first;
     if (out32) out32[0] = (int32_t)(uint32_t)v;
@@ -586,13 +588,11 @@ static int delta_run(const uint8_t *p, size_t len, size_t n, int32_t *out32, int
                 size_t k = want - off < 256 ? want - off : 256;
                 unpack64_at(q, (size_t)mb_bytes, bw, off, tmp, k);
                 if (out32) {
-                    uint32_t x = (uint32_t)v, md32 = (uint32_t)min_delta;
                     int32_t *o = out32 + done;
                     for (size_t i = 0; i < k; i++) {
-                        x += md32 + (uint32_t)tmp[i];
-                        o[i] = (int32_t)x;
+                        v += min_delta + tmp[i];
+                        o[i] = (int32_t)(uint32_t)v;
                     }
-                    v = x;
                 } else {
                     int64_t *o = out64 + done;
                     for (size_t i = 0; i < k; i++) {
