@@ -268,6 +268,13 @@ static int check_opts(const st_store_t *s, const st_put_opts_t *opts, st_put_opt
     *norm = *opts;
     if (opts->mode != ST_PUT_PLAIN && opts->mode != ST_PUT_IF_ABSENT && opts->mode != ST_PUT_IF_MATCH)
         return st_error(ST_EINVAL, "%s: unknown put mode %d", s->url, (int)opts->mode);
+    /* A condition the store cannot enforce would silently become a plain
+     * put that overwrites: refuse it instead. */
+    unsigned need = opts->mode == ST_PUT_IF_ABSENT ? ST_CAP_PUT_IF_ABSENT
+                    : opts->mode == ST_PUT_IF_MATCH ? ST_CAP_PUT_IF_MATCH
+                                                     : 0;
+    if (need && !(s->caps & need))
+        return st_store_require(s, need, opts->mode == ST_PUT_IF_ABSENT ? "an if-absent put" : "an if-match put");
     if (opts->mode == ST_PUT_IF_MATCH) {
         const char *e = opts->if_match;
         if (!e || !*e) return st_error(ST_EINVAL, "%s: if-match put without an ETag", s->url);
