@@ -135,9 +135,10 @@ static int source_store(st_store_t *s, bool own, const char *key, st_pq_source_t
     }
     st_object_info_free(&info);
     if (c->size < got) {
+        rc = st_error(ST_EIO, "%s: object changed while being opened", c->name);
         free(name);
         src_free(c);
-        return st_error(ST_EIO, "%s: object changed while being opened", c->name);
+        return rc;
     }
     c->tail_off = c->size - got;
     out->ctx = c;
