@@ -159,6 +159,55 @@ void st_table_reader_close(st_table_reader_t *r);
  * is appended. */
 int st_coerce_append(st_column_t *col, const char *text, size_t n);
 
+
+/* ---- Validation ---------------------------------------------------------- */
+
+/* One broken rule. row is 1-based over everything the validator has seen
+ * (for CSV input, row 1 is the first data line). */
+typedef struct st_violation {
+    int64_t row;
+    char *column; /* NULL for row-level rules (strict, primary key) */
+    char *value;  /* the offending value as text (cut to ~60 chars), or NULL */
+    char *rule;   /* "nullable", "min", "max", "min_length", "max_length",
+                   * "pattern", "enum", "unique", "primary_key", "strict", "type" */
+    char *message;
+} st_violation_t;
+
+typedef struct st_validator st_validator_t;
+
+/* A validator for a schema: compiles patterns (PCRE2; a bad pattern is
+ * ST_EINVAL naming the field) and keeps the state of unique / primary-key
+ * checks across batches. At most max_violations are kept (0 = 100); counting
+ * goes on past the limit. */
+int st_validator_new(const st_schema_t *schema, int max_violations, st_validator_t **out);
+/* Checks a batch whose columns are the schema's fields. Returns ST_EVALIDATION
+ * (message: the first violation and the count) if any row of it breaks a rule. */
+int st_validator_check(st_validator_t *v, const st_batch_t *batch);
+/* Records a violation found elsewhere (a cell that did not convert: rule "type"). */
+int st_validator_add(st_validator_t *v, int64_t row, const char *column, const char *value,
+                     const char *rule, const char *message);
+/* Counts rows without checking them (rows skipped by the caller). */
+void st_validator_skip_rows(st_validator_t *v, int64_t n);
+int64_t st_validator_count(const st_validator_t *v);  /* violations found in all */
+const st_violation_t *st_validator_violations(const st_validator_t *v, int *n);
+/* Human report: one line per kept violation, then the total. */
+int st_validator_report(const st_validator_t *v, st_buf_t *out);
+void st_validator_free(st_validator_t *v);
+
+/* ---- Registry ------------------------------------------------------------ */
+
+/* A set of schemas by name: the built-in pack (schemas/ in the source tree,
+ * compiled into the library) plus, optionally, every *.json file of a
+ * directory (which override built-ins of the same name). */
+typedef struct st_registry st_registry_t;
+
+int st_registry_open(const char *dir, st_registry_t **out); /* dir may be NULL */
+void st_registry_free(st_registry_t *r);
+int st_registry_count(const st_registry_t *r);
+const st_schema_t *st_registry_at(const st_registry_t *r, int i); /* sorted by name */
+/* ST_ENOTFOUND naming the table and listing close names. */
+int st_registry_get(const st_registry_t *r, const char *name, const st_schema_t **out);
+
 #ifdef __cplusplus
 }
 #endif
