@@ -2,11 +2,14 @@
 #include "store/s3_http.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,11 +21,18 @@
  * hostile header must not make us reserve memory the object will not fill. */
 #define PREALLOC_MAX ((uint64_t)4 << 30)
 
+/* A pooled easy handle and the socket of its live connection (each handle
+ * talks to one endpoint, so it keeps at most one in practice). */
+typedef struct pooled {
+    CURL *e;
+    curl_socket_t fd;
+} pooled_t;
+
 struct s3_http {
     CURLSH *share;
     pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
     pthread_mutex_t pool_mu;
-    CURL *pool[POOL_MAX];
+    pooled_t *pool[POOL_MAX];
     int npool;
     s3_http_opts_t o;
 };
@@ -103,7 +113,10 @@ int s3_http_new(const s3_http_opts_t *opts, s3_http_t **out) {
 
 void s3_http_free(s3_http_t *h) {
     if (!h) return;
-    for (int i = 0; i < h->npool; i++) curl_easy_cleanup(h->pool[i]);
+    for (int i = 0; i < h->npool; i++) {
+        curl_easy_cleanup(h->pool[i]->e);
+        free(h->pool[i]);
+    }
     if (h->share) curl_share_cleanup(h->share);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_destroy(&h->locks[i]);
     pthread_mutex_destroy(&h->pool_mu);
@@ -111,24 +124,48 @@ void s3_http_free(s3_http_t *h) {
     global_unref();
 }
 
-static CURL *acquire(s3_http_t *h) {
-    CURL *e = NULL;
+static pooled_t *acquire(s3_http_t *h) {
+    pooled_t *p = NULL;
     pthread_mutex_lock(&h->pool_mu);
-    if (h->npool > 0) e = h->pool[--h->npool];
+    if (h->npool > 0) p = h->pool[--h->npool];
     pthread_mutex_unlock(&h->pool_mu);
-    return e ? e : curl_easy_init();
+    if (p) return p;
+    p = malloc(sizeof *p);
+    if (!p) return NULL;
+    p->fd = CURL_SOCKET_BAD;
+    if (!(p->e = curl_easy_init())) {
+        free(p);
+        return NULL;
+    }
+    return p;
 }
 
-static void release(s3_http_t *h, CURL *e) {
+static void release(s3_http_t *h, pooled_t *p) {
     /* reset forgets options but keeps live connections and caches. */
-    curl_easy_reset(e);
+    curl_easy_reset(p->e);
     pthread_mutex_lock(&h->pool_mu);
     if (h->npool < POOL_MAX) {
-        h->pool[h->npool++] = e;
-        e = NULL;
+        h->pool[h->npool++] = p;
+        p = NULL;
     }
     pthread_mutex_unlock(&h->pool_mu);
-    if (e) curl_easy_cleanup(e);
+    if (p) {
+        /* The close callback of its connection still points at p. */
+        curl_easy_cleanup(p->e);
+        free(p);
+    }
+}
+
+static int sockopt_cb(void *ud, curl_socket_t fd, curlsocktype purpose) {
+    pooled_t *p = ud;
+    if (purpose == CURLSOCKTYPE_IPCXN) p->fd = fd;
+    return CURL_SOCKOPT_OK;
+}
+
+static int closesocket_cb(void *ud, curl_socket_t fd) {
+    pooled_t *p = ud;
+    if (p->fd == fd) p->fd = CURL_SOCKET_BAD;
+    return close(fd);
 }
 
 /* ---- responses ------------------------------------------------------------ */
@@ -157,6 +194,7 @@ const char *s3_resp_header(const s3_resp_t *resp, const char *name) {
 }
 
 typedef struct xfer {
+    pooled_t *p;
     const s3_http_req_t *req;
     s3_resp_t *resp;
     size_t out_start;
@@ -166,6 +204,22 @@ typedef struct xfer {
 } xfer_t;
 
 static bool is_2xx(long s) { return s >= 200 && s < 300; }
+
+/* Servers that write a response's headers and body separately with Nagle's
+ * algorithm on (radosgw's beast frontend by default) hold the body back until
+ * the headers are acknowledged, while Linux delays that ACK by 40 ms on a
+ * reused connection: every small GET would take 40 ms. Acknowledging at once
+ * when the headers are in removes the stall. */
+static void quick_ack(const pooled_t *p) {
+#ifdef TCP_QUICKACK
+    if (p->fd != CURL_SOCKET_BAD) {
+        int one = 1;
+        (void)setsockopt(p->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+    }
+#else
+    (void)p;
+#endif
+}
 
 static int debug_cb(CURL *e, curl_infotype type, char *data, size_t size, void *ud) {
     (void)e;
@@ -196,6 +250,7 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud) {
         return n;
     }
     if (len == 0) {
+        quick_ack(x->p);
         if (is_2xx(r->status) && x->req->out) {
             const char *cl = s3_resp_header(r, "content-length");
             if (cl) {
@@ -350,7 +405,9 @@ static void sleep_ms(long ms) {
     }
 }
 
-static void setup(s3_http_t *h, CURL *e, const s3_http_req_t *req, xfer_t *x, char *errbuf) {
+static void setup(s3_http_t *h, pooled_t *p, const s3_http_req_t *req, xfer_t *x,
+                  char *errbuf) {
+    CURL *e = p->e;
     curl_easy_setopt(e, CURLOPT_SHARE, h->share);
     curl_easy_setopt(e, CURLOPT_URL, req->url);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -374,6 +431,12 @@ static void setup(s3_http_t *h, CURL *e, const s3_http_req_t *req, xfer_t *x, ch
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    /* Tracks the connection's socket for quick_ack(); a connection keeps the
+     * close callback it was created with, so p must outlive the handle. */
+    curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
+    curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, p);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, closesocket_cb);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, p);
     /* The debug hook is the only place libcurl reveals a request it sent
      * again on its own; it replaces the verbose output, nothing is printed. */
     curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, debug_cb);
@@ -402,9 +465,10 @@ static void setup(s3_http_t *h, CURL *e, const s3_http_req_t *req, xfer_t *x, ch
 
 int s3_http_do(s3_http_t *h, const s3_http_req_t *req, s3_resp_t *resp) {
     memset(resp, 0, sizeof *resp);
-    CURL *e = acquire(h);
-    if (!e) return st_error(ST_ENOMEM, "cannot create a libcurl handle");
-    xfer_t x = {.req = req, .resp = resp, .out_start = req->out ? req->out->len : 0};
+    pooled_t *p = acquire(h);
+    if (!p) return st_error(ST_ENOMEM, "cannot create a libcurl handle");
+    CURL *e = p->e;
+    xfer_t x = {.p = p, .req = req, .resp = resp, .out_start = req->out ? req->out->len : 0};
     char errbuf[CURL_ERROR_SIZE];
     int rc = ST_OK;
     for (int attempt = 0;; attempt++) {
@@ -434,7 +498,7 @@ int s3_http_do(s3_http_t *h, const s3_http_req_t *req, s3_resp_t *resp) {
         }
         hdrs = t;
         curl_easy_reset(e);
-        setup(h, e, req, &x, errbuf);
+        setup(h, p, req, &x, errbuf);
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
         CURLcode cc = curl_easy_perform(e);
         curl_slist_free_all(hdrs);
@@ -478,6 +542,6 @@ int s3_http_do(s3_http_t *h, const s3_http_req_t *req, s3_resp_t *resp) {
         free_headers(resp);
         if (req->out) req->out->len = x.out_start;
     }
-    release(h, e);
+    release(h, p);
     return rc;
 }
