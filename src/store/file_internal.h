@@ -3,23 +3,30 @@
  * sidecars and ETags, file_list.c: listing).
  *
  * On disk, key "a/b/c" of a store rooted at /r is the plain file /r/a/b/c, so
- * any tool can read what strata writes. Beside it live hidden files whose
- * names contain a backslash, a character keys may never hold, so no key can
- * collide with them and listings skip them by the same rule that skips any
- * name that is not a valid key:
+ * any tool can read what strata writes. What strata knows about it (ETag,
+ * content type, user metadata: a "record", JSON) lives in the extended
+ * attribute user.strata of the file itself where the file system has them:
+ * set before the rename that publishes the file, it appears and disappears
+ * atomically with the content. Elsewhere (or with ?xattr=0 in the URL) records
+ * live in a sidecar beside the file. Hidden files have names containing a
+ * backslash, a character keys may never hold, so no key can collide with them
+ * and listings skip them by the same rule that skips any name that is not a
+ * valid key:
  *
- *   .c\meta        sidecar: ETag, content type and user metadata (JSON)
+ *   .c\meta        sidecar (JSON records)
  *   .c\tmp-<hex>   content being written (renamed over c on commit)
  *   .c\side-<hex>  sidecar being written
  *
  * Names too long to decorate are replaced by their SHA-256 ("\h<hex>").
  *
- * The sidecar describes contents by identity (inode, size, mtime): it holds
- * the record of the current file and, while a put is committing, the record
- * of the file about to replace it, so a crash between the two renames leaves
- * a sidecar that still describes whichever file is in place. A file no record
- * describes (written by another tool, or a torn sequence) gets its ETag from
- * its content and the default content type: never a wrong ETag.
+ * A record names the file version it describes (inode, size, mtime), so one
+ * left stale by another program rewriting the file in place is ignored. The
+ * sidecar holds the record of the current file and, while a put is committing,
+ * the record of the file about to replace it, so a crash between the sidecar's
+ * rename and the content's rename leaves a sidecar that still describes
+ * whichever file is in place. A file no record describes (written by another
+ * tool) gets its ETag from its content and the default content type: never a
+ * wrong ETag.
  *
  * Writers to one directory serialise their commits with flock() on the
  * directory itself; readers take no lock (every change is a rename).
@@ -28,6 +35,7 @@
 #define STRATA_FILE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 
 #include "store/store_internal.h"
@@ -42,6 +50,10 @@ typedef struct fs_etag_slot {
 
 typedef struct fstore {
     char *root; /* absolute, no trailing '/'; "" for the file system root */
+    /* Records go to extended attributes until the file system refuses one
+     * (then to sidecars); false from the start with ?xattr=0. Written
+     * without a lock: the worst a race does is one more refused attempt. */
+    atomic_bool use_xattr;
     char *base; /* "file:///root" */
     /* ETags computed from content, so that listing or reading a file that has
      * no sidecar hashes it once per process rather than on every call. */
@@ -60,6 +72,7 @@ typedef struct fs_rec {
 } fs_rec_t;
 
 #define FS_MAX_RECS 2
+#define FS_XATTR_NAME "user.strata"
 
 /* Paths of an object: the directory, the file name and the full path. */
 typedef struct fs_paths {
@@ -83,6 +96,14 @@ int fs_side_read(const char *side, fs_rec_t *recs, int *nrec);
 /* Atomically replaces the sidecar (temporary file, fsync, rename). */
 int fs_side_write(const char *dir, const char *name, const fs_rec_t *recs, int nrec);
 void fs_recs_free(fs_rec_t *recs, int nrec);
+/* The record in the open file's extended attribute, if there is one that
+ * describes the file as it is (sb). */
+bool fs_xattr_read(int fd, const struct stat *sb, fs_rec_t *r);
+/* Sets the record on an open file: 0 done, 1 refused (too large, ...),
+ * 2 the file system has no user attributes, negative when out of memory. */
+int fs_xattr_write(int fd, const fs_rec_t *r);
+/* The record describing the open file: its attribute, else its sidecar. */
+bool fs_lookup_rec(int fd, const struct stat *sb, const char *side, fs_rec_t *out);
 int64_t fs_mtime_ns(const struct stat *sb);
 bool fs_rec_matches(const fs_rec_t *r, const struct stat *sb);
 

@@ -1,13 +1,15 @@
 /*
- * Sidecars of the file backend and the ETags they vouch for (the scheme is
- * described in file_internal.h). ETags are the SHA-256 of the content: strong,
- * and checkable against the bytes at any time.
+ * What the file backend knows about an object beyond its bytes (ETag, content
+ * type, user metadata), kept in an extended attribute of the file or in a
+ * sidecar (the scheme is described in file_internal.h). ETags are the SHA-256
+ * of the content: strong, and checkable against the bytes at any time.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -178,6 +180,48 @@ int fs_side_write(const char *dir, const char *name, const fs_rec_t *recs, int n
     return rc;
 }
 
+bool fs_xattr_read(int fd, const struct stat *sb, fs_rec_t *r) {
+    char buf[FS_SIDE_MAX_BYTES];
+    ssize_t n = fgetxattr(fd, FS_XATTR_NAME, buf, sizeof buf);
+    if (n <= 0) return false;
+    json_t *root = json_loadb(buf, (size_t)n, 0, NULL);
+    bool ok = root && rec_from_json(root, r);
+    json_decref(root);
+    if (ok && !fs_rec_matches(r, sb)) {
+        /* Rewritten in place by another program since strata wrote it. */
+        fs_recs_free(r, 1);
+        ok = false;
+    }
+    return ok;
+}
+
+int fs_xattr_write(int fd, const fs_rec_t *r) {
+    json_t *j = rec_to_json(r);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!text) return st_error(ST_ENOMEM, "out of memory");
+    int rc = fsetxattr(fd, FS_XATTR_NAME, text, strlen(text), 0) == 0 ? 0 : errno == ENOTSUP ? 2 : 1;
+    free(text);
+    return rc;
+}
+
+bool fs_lookup_rec(int fd, const struct stat *sb, const char *side, fs_rec_t *out) {
+    if (fs_xattr_read(fd, sb, out)) return true;
+    fs_rec_t recs[FS_MAX_RECS];
+    int n;
+    fs_side_read(side, recs, &n);
+    bool found = false;
+    for (int i = 0; i < n && !found; i++) {
+        if (fs_rec_matches(&recs[i], sb)) {
+            *out = recs[i];
+            memset(&recs[i], 0, sizeof recs[i]);
+            found = true;
+        }
+    }
+    fs_recs_free(recs, n);
+    return found;
+}
+
 /* SHA-256 of the whole open file. The file may be replaced by a rename but
  * never rewritten in place by strata; a change seen here was made by another
  * tool, and the hash is retried so it describes one state of the file. */
@@ -254,17 +298,12 @@ static int etag_of(fstore_t *fs, const char *key, int fd, const struct stat *sb,
 
 int fs_current_etag(fstore_t *fs, const char *key, int fd, const struct stat *sb, const char *side,
                     char etag[ST_SHA256_HEX_LEN + 1]) {
-    fs_rec_t recs[FS_MAX_RECS];
-    int n;
-    fs_side_read(side, recs, &n);
-    for (int i = 0; i < n; i++) {
-        if (fs_rec_matches(&recs[i], sb)) {
-            memcpy(etag, recs[i].etag, ST_SHA256_HEX_LEN + 1);
-            fs_recs_free(recs, n);
-            return ST_OK;
-        }
+    fs_rec_t r;
+    if (fs_lookup_rec(fd, sb, side, &r)) {
+        memcpy(etag, r.etag, ST_SHA256_HEX_LEN + 1);
+        fs_recs_free(&r, 1);
+        return ST_OK;
     }
-    fs_recs_free(recs, n);
     return etag_of(fs, key, fd, sb, NULL, etag);
 }
 
@@ -274,21 +313,17 @@ int fs_fill_info(fstore_t *fs, const char *key, int fd, const struct stat *sb, c
     info->last_modified_us = fs_mtime_ns(sb) / 1000;
     info->meta = NULL;
     info->nmeta = 0;
-    fs_rec_t recs[FS_MAX_RECS];
-    int n;
-    fs_side_read(side, recs, &n);
-    for (int i = 0; i < n; i++) {
-        if (!fs_rec_matches(&recs[i], sb)) continue;
-        memcpy(info->etag, recs[i].etag, ST_SHA256_HEX_LEN + 1);
-        snprintf(info->content_type, sizeof info->content_type, "%s", recs[i].content_type);
-        info->meta = recs[i].meta;
-        info->nmeta = recs[i].nmeta;
-        recs[i].meta = NULL;
-        recs[i].nmeta = 0;
-        fs_recs_free(recs, n);
+    fs_rec_t r;
+    if (fs_lookup_rec(fd, sb, side, &r)) {
+        memcpy(info->etag, r.etag, ST_SHA256_HEX_LEN + 1);
+        snprintf(info->content_type, sizeof info->content_type, "%s", r.content_type);
+        info->meta = r.meta;
+        info->nmeta = r.nmeta;
+        r.meta = NULL;
+        r.nmeta = 0;
+        fs_recs_free(&r, 1);
         return ST_OK;
     }
-    fs_recs_free(recs, n);
     snprintf(info->content_type, sizeof info->content_type, "%s", STORE_DEFAULT_CONTENT_TYPE);
     return etag_of(fs, key, fd, sb, whole, info->etag);
 }

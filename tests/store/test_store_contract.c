@@ -2,7 +2,8 @@
  * The store contract: one suite every backend must pass. With
  * STRATA_TEST_STORE_URL set it tests that store (for example an s3:// URL
  * against radosgw, with AWS_* credentials in the environment); otherwise a
- * fresh mem:// store and a fresh file:// directory. Every run works below its
+ * fresh mem:// store and a fresh file:// directory (twice: records in
+ * extended attributes, and in sidecars). Every run works below its
  * own key prefix and removes what it wrote, so it can run against a shared
  * bucket.
  */
@@ -940,9 +941,9 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 int main(void) {
     const char *env = getenv("STRATA_TEST_STORE_URL");
     if (env && *env) {
-        const char *root = NULL;
-        if (!strncmp(env, "file://", 7)) root = env + 7;
-        return run_suite(env, root) ? 1 : 0;
+        char root[4096] = "";
+        if (!strncmp(env, "file://", 7)) snprintf(root, sizeof root, "%.*s", (int)strcspn(env + 7, "?"), env + 7);
+        return run_suite(env, *root ? root : NULL) ? 1 : 0;
     }
     int fails = 0;
     char mem[64];
@@ -960,6 +961,10 @@ int main(void) {
     char root[4200], url[4300];
     snprintf(root, sizeof root, "%s/store", dir);
     snprintf(url, sizeof url, "file://%s", root);
+    fails += run_suite(url, root);
+    /* The file backend again with its records in sidecars, not attributes. */
+    snprintf(root, sizeof root, "%s/sidecars", dir);
+    snprintf(url, sizeof url, "file://%s?xattr=0", root);
     fails += run_suite(url, root);
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     return fails ? 1 : 0;

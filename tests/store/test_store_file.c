@@ -1,7 +1,9 @@
 /*
  * The file backend beyond the contract: what it leaves on disk, files written
  * by other tools, and the states a crash can leave (simulated by performing
- * a commit's steps by hand and stopping between them).
+ * a commit's steps by hand and stopping between them). Everything runs twice:
+ * with records in extended attributes (the default, where the file system
+ * has them) and in sidecars (?xattr=0).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "store/file_internal.h"
@@ -22,14 +25,38 @@
 
 static char g_root[256];
 static st_store_t *g_s;
+static bool g_xattr; /* records are expected in extended attributes */
 
-static int setup(void **state) {
-    (void)state;
+/* Whether the file system under g_root takes user attributes at all. */
+static bool fs_has_xattr(void) {
+    char probe[300];
+    snprintf(probe, sizeof probe, "%s/.probe", g_root);
+    FILE *f = fopen(probe, "w");
+    if (!f) return false;
+    fclose(f);
+    bool ok = setxattr(probe, "user.probe", "1", 1, 0) == 0;
+    unlink(probe);
+    return ok;
+}
+
+static int open_store(bool want_xattr) {
     snprintf(g_root, sizeof g_root, "/tmp/strata-file-XXXXXX");
     if (!mkdtemp(g_root)) return -1;
+    g_xattr = want_xattr && fs_has_xattr();
     char url[300];
-    snprintf(url, sizeof url, "file://%s", g_root);
+    snprintf(url, sizeof url, "file://%s%s", g_root, want_xattr ? "" : "?xattr=0");
+    printf("file backend: %s (records in %s)\n", url, g_xattr ? "extended attributes" : "sidecars");
     return st_store_open(url, &g_s) ? -1 : 0;
+}
+
+static int setup_xattr(void **state) {
+    (void)state;
+    return open_store(true);
+}
+
+static int setup_sidecar(void **state) {
+    (void)state;
+    return open_store(false);
 }
 
 static int teardown(void **state) {
@@ -76,8 +103,17 @@ static void test_layout(void **state) {
     assert_int_equal(b.len, 8);
     assert_memory_equal(b.data, "a,b\n1,2\n", 8);
     st_buf_free(&b);
-    /* Its sidecar sits beside it, hidden from listings. */
-    assert_int_equal(access(P("lay/.b.csv\\meta"), F_OK), 0);
+    /* Its record rides on the file, or sits beside it hidden from listings. */
+    char rec[4096];
+    ssize_t n = getxattr(P("lay/b.csv"), "user.strata", rec, sizeof rec);
+    if (g_xattr) {
+        assert_true(n > 0);
+        assert_non_null(memmem(rec, (size_t)n, "\"owner\"", 7));
+        assert_int_not_equal(access(P("lay/.b.csv\\meta"), F_OK), 0);
+    } else {
+        assert_true(n < 0);
+        assert_int_equal(access(P("lay/.b.csv\\meta"), F_OK), 0);
+    }
     assert_int_equal(count_listed("lay/"), 1);
     /* The ETag is the SHA-256 of the content. */
     st_object_info_t h;
@@ -140,10 +176,10 @@ static void test_foreign_files(void **state) {
     assert_int_equal(st_store_put(g_s, "for/changed", "three", 5, &o, NULL), ST_OK);
 }
 
-/* A put stopped after it recorded the new version in the sidecar but before
- * the rename: readers still see the old object, metadata and all; after the
- * rename they see the new one with its metadata. */
-static void test_crash_between_sidecar_and_rename(void **state) {
+/* A put stopped after it recorded the new version (in the sidecar, or on the
+ * temporary file) but before the rename: readers still see the old object,
+ * metadata and all; after the rename they see the new one with its metadata. */
+static void test_crash_between_record_and_rename(void **state) {
     (void)state;
     st_meta_pair_t m1[] = {{"v", "1"}};
     st_put_opts_t o1 = {.content_type = "text/one", .meta = m1, .nmeta = 1};
@@ -156,20 +192,27 @@ static void test_crash_between_sidecar_and_rename(void **state) {
     struct stat nsb, osb;
     assert_int_equal(stat(tmp, &nsb), 0);
     assert_int_equal(stat(P("crash/obj"), &osb), 0);
+    fs_rec_t fresh;
+    memset(&fresh, 0, sizeof fresh);
+    fresh.ino = (uint64_t)nsb.st_ino;
+    fresh.size = (uint64_t)nsb.st_size;
+    fresh.mtime_ns = fs_mtime_ns(&nsb);
+    st_sha256_hex("new content!", 12, fresh.etag);
+    fresh.content_type = "text/two";
     fs_rec_t recs[FS_MAX_RECS];
-    int n;
-    assert_int_equal(fs_side_read(P("crash/.obj\\meta"), recs, &n), ST_OK);
-    assert_int_equal(n, 1);
-    assert_true(fs_rec_matches(&recs[0], &osb));
-    fs_rec_t both[2];
-    memset(&both[0], 0, sizeof both[0]);
-    both[0].ino = (uint64_t)nsb.st_ino;
-    both[0].size = (uint64_t)nsb.st_size;
-    both[0].mtime_ns = fs_mtime_ns(&nsb);
-    st_sha256_hex("new content!", 12, both[0].etag);
-    both[0].content_type = "text/two";
-    both[1] = recs[0];
-    assert_int_equal(fs_side_write(P("crash"), "obj", both, 2), ST_OK);
+    int n = 0;
+    if (g_xattr) {
+        int fd = open(tmp, O_RDWR);
+        assert_true(fd >= 0);
+        assert_int_equal(fs_xattr_write(fd, &fresh), 0);
+        close(fd);
+    } else {
+        assert_int_equal(fs_side_read(P("crash/.obj\\meta"), recs, &n), ST_OK);
+        assert_int_equal(n, 1);
+        assert_true(fs_rec_matches(&recs[0], &osb));
+        fs_rec_t both[2] = {fresh, recs[0]};
+        assert_int_equal(fs_side_write(P("crash"), "obj", both, 2), ST_OK);
+    }
 
     /* "Crash" here. */
     st_object_info_t h;
@@ -183,23 +226,53 @@ static void test_crash_between_sidecar_and_rename(void **state) {
     /* The rename happens ("crash" after it instead). */
     assert_int_equal(rename(tmp, P("crash/obj")), 0);
     assert_int_equal(st_store_head(g_s, "crash/obj", &h), ST_OK);
-    assert_string_equal(h.etag, both[0].etag);
+    assert_string_equal(h.etag, fresh.etag);
     assert_string_equal(h.content_type, "text/two");
     assert_int_equal(h.nmeta, 0);
     st_object_info_free(&h);
     fs_recs_free(recs, n);
     st_object_info_free(&v1);
 
-    /* The next put keeps only what describes live files. */
+    /* The next put leaves records describing live files only. */
     assert_int_equal(st_store_put(g_s, "crash/obj", "third", 5, NULL, NULL), ST_OK);
     assert_int_equal(fs_side_read(P("crash/.obj\\meta"), recs, &n), ST_OK);
-    assert_int_equal(n, 2); /* the new file and the one it replaced */
+    assert_int_equal(n, g_xattr ? 0 : 2); /* sidecar: the new file and the one it replaced */
     fs_recs_free(recs, n);
 }
 
-/* A put stopped before its sidecar write leaves only a hidden temporary file:
- * invisible, and no obstacle to the next put. */
-static void test_crash_before_sidecar(void **state) {
+/* A store used with and without attributes over time (a copy to another
+ * file system, a changed URL): whichever record describes the file wins. */
+static void test_mixed_records(void **state) {
+    (void)state;
+    char url[300];
+    snprintf(url, sizeof url, "file://%s%s", g_root, g_xattr ? "?xattr=0" : "");
+    st_store_t *other;
+    assert_int_equal(st_store_open(url, &other), ST_OK);
+    st_meta_pair_t ma[] = {{"from", "a"}}, mb[] = {{"from", "b"}};
+    st_put_opts_t oa = {.meta = ma, .nmeta = 1}, ob = {.meta = mb, .nmeta = 1};
+    assert_int_equal(st_store_put(g_s, "mixed/x", "first", 5, &oa, NULL), ST_OK);
+    assert_int_equal(st_store_put(other, "mixed/x", "second", 6, &ob, NULL), ST_OK);
+    st_object_info_t h;
+    st_store_t *both[] = {g_s, other};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(st_store_head(both[i], "mixed/x", &h), ST_OK);
+        assert_int_equal(h.size, 6);
+        assert_string_equal(h.meta[0].value, "b");
+        st_object_info_free(&h);
+    }
+    assert_int_equal(st_store_put(g_s, "mixed/x", "third!!", 7, &oa, NULL), ST_OK);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(st_store_head(both[i], "mixed/x", &h), ST_OK);
+        assert_int_equal(h.size, 7);
+        assert_string_equal(h.meta[0].value, "a");
+        st_object_info_free(&h);
+    }
+    st_store_close(other);
+}
+
+/* A put stopped before its record was written leaves only a hidden temporary
+ * file: invisible, and no obstacle to the next put. */
+static void test_crash_before_record(void **state) {
     (void)state;
     assert_int_equal(st_store_put(g_s, "crash2/obj", "kept", 4, NULL, NULL), ST_OK);
     write_file(P("crash2/.obj\\tmp-0badc0de"), "half writ");
@@ -248,10 +321,14 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout),
         cmocka_unit_test(test_foreign_files),
-        cmocka_unit_test(test_crash_between_sidecar_and_rename),
-        cmocka_unit_test(test_crash_before_sidecar),
+        cmocka_unit_test(test_crash_between_record_and_rename),
+        cmocka_unit_test(test_crash_before_record),
+        cmocka_unit_test(test_mixed_records),
         cmocka_unit_test(test_shape_conflicts),
         cmocka_unit_test(test_long_names),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    int fails = cmocka_run_group_tests_name("file backend, records in extended attributes", tests, setup_xattr,
+                                            teardown);
+    fails += cmocka_run_group_tests_name("file backend, records in sidecars", tests, setup_sidecar, teardown);
+    return fails ? 1 : 0;
 }
