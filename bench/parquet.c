@@ -328,7 +328,7 @@ int main(int argc, char **argv) {
     printf("  (read its own ZSTD file  %6.3f %7.3f %10.1f)\n", json_num(json, "read_own_zstd"),
            json_num(json, "read_own_zstd_cpu"), mbps(logical, json_num(json, "read_own_zstd")));
     printf("  (DuckDB: best of 2 runs; full read = the faster of CREATE TABLE AS SELECT * and\n"
-           "   an aggregate over every column)\n");
+           "   aggregates over every value of every column that statistics cannot answer)\n");
     printf("\nratio strata/DuckDB (throughput; >= 1.0 means strata is at least as fast)\n");
     printf("                          by wall time   by CPU time\n");
     const char *names[4] = {"write ZSTD", "write SNAPPY", "full read ZSTD", "full read SNAPPY"};
