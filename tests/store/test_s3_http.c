@@ -52,11 +52,13 @@ enum fault {
     F_DELAY           /* wait 600 ms, then answer */
 };
 
+/* The listener lives outside the state that server_reset() wipes. */
+static int g_lfd, g_port;
+static pthread_t g_th;
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static bool g_stop;
+
 typedef struct server {
-    int lfd;
-    int port;
-    pthread_t th;
-    pthread_mutex_t mu;
     int accepted;
     int nreq;
     /* scripted responses for raw HTTP tests (when script_n > 0) */
@@ -86,7 +88,6 @@ typedef struct server {
     bool fail_part2; /* answer 400 to part 2 */
     char last_auth[512];
     char last_body[256];
-    bool stop;
 } server_t;
 
 static server_t S;
@@ -352,6 +353,7 @@ static void s3_handle(int fd, const req_t *r, bool answer) {
         return;
     }
     if (strcmp(r->method, "DELETE") == 0) {
+        free(o->data);
         *o = S.objs[--S.nobjs];
         memset(&S.objs[S.nobjs], 0, sizeof S.objs[0]);
         if (answer) respond(fd, 204, NULL, NULL, 0, false);
@@ -397,7 +399,7 @@ static void *conn_main(void *arg) {
     size_t have = 0;
     req_t *r = malloc(sizeof *r);
     while (read_request(fd, r, buf, CONN_BUF, &have)) {
-        pthread_mutex_lock(&S.mu);
+        pthread_mutex_lock(&g_mu);
         int n = S.nreq++;
         enum fault f = F_NONE;
         if (S.script_n) {
@@ -405,7 +407,7 @@ static void *conn_main(void *arg) {
             f = S.script[i].fault;
             if (f == F_NONE || f == F_DELAY || f == F_TRUNCATE) {
                 const char *b = S.script[i].body ? S.script[i].body : "";
-                pthread_mutex_unlock(&S.mu);
+                pthread_mutex_unlock(&g_mu);
                 if (f == F_DELAY) usleep(600 * 1000);
                 if (f == F_TRUNCATE) {
                     char h[128];
@@ -427,17 +429,17 @@ static void *conn_main(void *arg) {
         }
         if (f == F_503) {
             s3_error(fd, 503, "SlowDown", "Please reduce your request rate.", !strcmp(r->method, "HEAD"));
-            pthread_mutex_unlock(&S.mu);
+            pthread_mutex_unlock(&g_mu);
             free(r->body);
             continue;
         }
         if (f == F_CLOSE) {
-            pthread_mutex_unlock(&S.mu);
+            pthread_mutex_unlock(&g_mu);
             free(r->body);
             break;
         }
         if (!S.script_n) s3_handle(fd, r, f != F_APPLY_CLOSE);
-        pthread_mutex_unlock(&S.mu);
+        pthread_mutex_unlock(&g_mu);
         free(r->body);
         if (f == F_APPLY_CLOSE) break;
     }
@@ -450,15 +452,15 @@ static void *conn_main(void *arg) {
 static void *accept_main(void *arg) {
     (void)arg;
     for (;;) {
-        int fd = accept(S.lfd, NULL, NULL);
+        int fd = accept(g_lfd, NULL, NULL);
         if (fd < 0) {
             if (errno == EINTR) continue;
             return NULL;
         }
-        pthread_mutex_lock(&S.mu);
-        bool stop = S.stop;
+        pthread_mutex_lock(&g_mu);
+        bool stop = g_stop;
         S.accepted++;
-        pthread_mutex_unlock(&S.mu);
+        pthread_mutex_unlock(&g_mu);
         if (stop) {
             close(fd);
             return NULL;
@@ -470,32 +472,24 @@ static void *accept_main(void *arg) {
 }
 
 static void server_reset(void) {
-    pthread_mutex_lock(&S.mu);
+    pthread_mutex_lock(&g_mu);
     for (int i = 0; i < S.nobjs; i++) free(S.objs[i].data);
     for (int i = 0; i < 16; i++) free(S.parts[i]);
-    int lfd = S.lfd, port = S.port;
-    pthread_t th = S.th;
-    pthread_mutex_t mu = S.mu;
     memset(&S, 0, sizeof S);
-    S.lfd = lfd;
-    S.port = port;
-    S.th = th;
-    S.mu = mu;
-    pthread_mutex_unlock(&S.mu);
+    pthread_mutex_unlock(&g_mu);
 }
 
 static int setup(void **state) {
     (void)state;
-    pthread_mutex_init(&S.mu, NULL);
-    S.lfd = socket(AF_INET, SOCK_STREAM, 0);
+    g_lfd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int one = 1;
-    setsockopt(S.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(S.lfd, (struct sockaddr *)&a, sizeof a) || listen(S.lfd, 64)) return -1;
+    setsockopt(g_lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(g_lfd, (struct sockaddr *)&a, sizeof a) || listen(g_lfd, 64)) return -1;
     socklen_t len = sizeof a;
-    getsockname(S.lfd, (struct sockaddr *)&a, &len);
-    S.port = ntohs(a.sin_port);
-    pthread_create(&S.th, NULL, accept_main, NULL);
+    getsockname(g_lfd, (struct sockaddr *)&a, &len);
+    g_port = ntohs(a.sin_port);
+    pthread_create(&g_th, NULL, accept_main, NULL);
     setenv("AWS_ACCESS_KEY_ID", "AKID", 1);
     setenv("AWS_SECRET_ACCESS_KEY", "SECRET", 1);
     unsetenv("AWS_SESSION_TOKEN");
@@ -504,12 +498,12 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     (void)state;
-    pthread_mutex_lock(&S.mu);
-    S.stop = true;
-    pthread_mutex_unlock(&S.mu);
-    shutdown(S.lfd, SHUT_RDWR);
-    close(S.lfd);
-    pthread_join(S.th, NULL);
+    pthread_mutex_lock(&g_mu);
+    g_stop = true;
+    pthread_mutex_unlock(&g_mu);
+    shutdown(g_lfd, SHUT_RDWR);
+    close(g_lfd);
+    pthread_join(g_th, NULL);
     server_reset();
     /* Connection threads still draining keep-alive sockets end when their
      * peer's handles are gone; give them a moment. */
@@ -532,7 +526,7 @@ static char url[128];
 
 static int run(s3_http_t *h, const char *method, const s3_body_t *body, st_buf_t *out,
                s3_resp_t *resp) {
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/x", S.port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/x", g_port);
     s3_http_req_t req = {.method = method, .url = url, .body = body, .out = out,
                          .prepare = prepare};
     return s3_http_do(h, &req, resp);
@@ -740,7 +734,7 @@ static void test_backoff(void **state) {
 
 static st_store_t *open_store(const char *extra) {
     char u[256];
-    snprintf(u, sizeof u, "s3://bkt/pre?endpoint=http://127.0.0.1:%d&region=us-east-1%s", S.port,
+    snprintf(u, sizeof u, "s3://bkt/pre?endpoint=http://127.0.0.1:%d&region=us-east-1%s", g_port,
              extra ? extra : "");
     st_store_t *s = NULL;
     int rc = st_store_open(u, &s);
@@ -809,7 +803,7 @@ static void test_probe_ignoring_server(void **state) {
     /* A distinct access key: probe results are cached per endpoint, bucket
      * and key. */
     setenv("AWS_ACCESS_KEY_ID", "AKID-S3RVER", 1);
-    snprintf(u, sizeof u, "s3://bkt?endpoint=http://127.0.0.1:%d", S.port);
+    snprintf(u, sizeof u, "s3://bkt?endpoint=http://127.0.0.1:%d", g_port);
     st_store_t *s;
     assert_int_equal(st_store_open(u, &s), 0);
     assert_int_equal(st_store_caps(s), 0);
@@ -818,7 +812,7 @@ static void test_probe_ignoring_server(void **state) {
     assert_int_equal(S.nobjs, 0);
     st_store_close(s);
     /* probe=0 trusts the server. */
-    snprintf(u, sizeof u, "s3://bkt?endpoint=http://127.0.0.1:%d&probe=0", S.port);
+    snprintf(u, sizeof u, "s3://bkt?endpoint=http://127.0.0.1:%d&probe=0", g_port);
     assert_int_equal(st_store_open(u, &s), 0);
     assert_int_equal(st_store_caps(s), ST_CAP_PUT_IF_ABSENT | ST_CAP_PUT_IF_MATCH);
     st_store_close(s);
@@ -847,28 +841,28 @@ static void test_open_errors(void **state) {
     server_reset();
     char u[256];
     st_store_t *s;
-    snprintf(u, sizeof u, "s3://nobucket/p?endpoint=http://127.0.0.1:%d", S.port);
+    snprintf(u, sizeof u, "s3://nobucket/p?endpoint=http://127.0.0.1:%d", g_port);
     assert_int_equal(st_store_open(u, &s), ST_ENOTFOUND);
     assert_non_null(strstr(st_errmsg(), "nobucket"));
     assert_non_null(strstr(st_errmsg(), "NoSuchBucket"));
     setenv("AWS_ACCESS_KEY_ID", "BADKEY", 1);
-    snprintf(u, sizeof u, "s3://bkt?endpoint=http://127.0.0.1:%d", S.port);
+    snprintf(u, sizeof u, "s3://bkt?endpoint=http://127.0.0.1:%d", g_port);
     assert_int_equal(st_store_open(u, &s), ST_EAUTH);
     assert_non_null(strstr(st_errmsg(), "403 SignatureDoesNotMatch"));
     setenv("AWS_ACCESS_KEY_ID", "AKID", 1);
-    snprintf(u, sizeof u, "s3://bkt?endpoint=http://127.0.0.1:%d&bogus=1", S.port);
+    snprintf(u, sizeof u, "s3://bkt?endpoint=http://127.0.0.1:%d&bogus=1", g_port);
     assert_int_equal(st_store_open(u, &s), ST_EINVAL);
     assert_non_null(strstr(st_errmsg(), "bogus"));
-    snprintf(u, sizeof u, "s3://bkt?endpoint=http://127.0.0.1:%d&part_size=1000", S.port);
+    snprintf(u, sizeof u, "s3://bkt?endpoint=http://127.0.0.1:%d&part_size=1000", g_port);
     assert_int_equal(st_store_open(u, &s), ST_EINVAL);
-    snprintf(u, sizeof u, "s3://bkt?endpoint=ftp://127.0.0.1:%d", S.port);
+    snprintf(u, sizeof u, "s3://bkt?endpoint=ftp://127.0.0.1:%d", g_port);
     assert_int_equal(st_store_open(u, &s), ST_EINVAL);
-    snprintf(u, sizeof u, "s3://bkt?endpoint=http://127.0.0.1:%d/path", S.port);
+    snprintf(u, sizeof u, "s3://bkt?endpoint=http://127.0.0.1:%d/path", g_port);
     assert_int_equal(st_store_open(u, &s), ST_EINVAL);
     /* No credentials anywhere. */
     unsetenv("AWS_ACCESS_KEY_ID");
     setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
-    snprintf(u, sizeof u, "s3://bkt?endpoint=http://127.0.0.1:%d", S.port);
+    snprintf(u, sizeof u, "s3://bkt?endpoint=http://127.0.0.1:%d", g_port);
     assert_int_equal(st_store_open(u, &s), ST_EAUTH);
     assert_non_null(strstr(st_errmsg(), "no S3 credentials"));
     setenv("AWS_ACCESS_KEY_ID", "AKID", 1);
