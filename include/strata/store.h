@@ -15,6 +15,13 @@
  * endpoint, region, path_style=0|1, profile, timeout_ms, retries,
  * part_size (bytes, multipart parts, default 8 MiB).
  *
+ * file:// stores keep each object as a plain file under the directory (created
+ * by the first put) and its ETag (the SHA-256 of the content), content type and
+ * metadata in the extended attribute user.strata, or in a hidden sidecar file
+ * where the file system has no user attributes (or with ?xattr=0).
+ * mem:// stores are shared by name within the process and live while a handle
+ * (or a list iterator) on them is open.
+ *
  * Keys are relative to the store's root, '/'-separated, and validated by
  * st_key_validate() before any I/O (no "..", no absolute keys, no empty
  * segments, no control characters, at most ST_KEY_MAX bytes): ST_EINVAL.
@@ -39,7 +46,9 @@ extern "C" {
 typedef struct st_store st_store_t;
 
 /* What a store can promise. Layers that commit by conditional writes (records,
- * the lake) call st_store_require() and refuse stores that cannot. */
+ * the lake) call st_store_require() and refuse stores that cannot; a
+ * conditional put on a store without the capability fails with
+ * ST_EUNSUPPORTED rather than silently overwriting. */
 enum {
     ST_CAP_PUT_IF_ABSENT = 1 << 0, /* create-only put that two writers cannot both win */
     ST_CAP_PUT_IF_MATCH = 1 << 1   /* replace only if the ETag is unchanged */
