@@ -87,6 +87,7 @@ typedef struct server {
     int uploads, aborts, completes;
     bool fail_part2; /* answer 400 to part 2 */
     char last_auth[512];
+    char last_token[128];
     char last_body[256];
 } server_t;
 
@@ -229,6 +230,8 @@ static void s3_handle(int fd, const req_t *r, bool answer) {
     bool head = strcmp(r->method, "HEAD") == 0;
     const char *auth = hdr(r, "authorization");
     snprintf(S.last_auth, sizeof S.last_auth, "%s", auth ? auth : "");
+    const char *tok = hdr(r, "x-amz-security-token");
+    snprintf(S.last_token, sizeof S.last_token, "%s", tok ? tok : "");
     /* Every request is signed and carries the payload's hash. */
     const char *ph = hdr(r, "x-amz-content-sha256");
     if (!auth || !hdr(r, "x-amz-date") || !ph) {
@@ -836,6 +839,28 @@ static void test_bare_if_match_server(void **state) {
     setenv("AWS_ACCESS_KEY_ID", "AKID", 1);
 }
 
+static void test_session_token(void **state) {
+    (void)state;
+    server_reset();
+    setenv("AWS_SESSION_TOKEN", "FwoGZXIvYXdzEJr//token+with/odd=chars", 1);
+    st_store_t *s = open_store(NULL);
+    assert_int_equal(st_store_put(s, "t", "x", 1, NULL, NULL), 0);
+    /* Sent and covered by the signature. */
+    assert_string_equal(S.last_token, "FwoGZXIvYXdzEJr//token+with/odd=chars");
+    assert_non_null(strstr(S.last_auth, "x-amz-security-token"));
+    assert_non_null(strstr(S.last_auth, "Credential=AKID/"));
+    unsetenv("AWS_SESSION_TOKEN");
+    assert_int_equal(st_store_put(s, "t", "y", 1, NULL, NULL), 0);
+    /* The store keeps the credentials it was opened with. */
+    assert_string_equal(S.last_token, "FwoGZXIvYXdzEJr//token+with/odd=chars");
+    st_store_close(s);
+    s = open_store(NULL);
+    assert_int_equal(st_store_put(s, "t", "z", 1, NULL, NULL), 0);
+    assert_string_equal(S.last_token, "");
+    assert_null(strstr(S.last_auth, "x-amz-security-token"));
+    st_store_close(s);
+}
+
 static void test_open_errors(void **state) {
     (void)state;
     server_reset();
@@ -1015,6 +1040,7 @@ int main(void) {
         cmocka_unit_test(test_retried_put_real_conflict),
         cmocka_unit_test(test_probe_ignoring_server),
         cmocka_unit_test(test_bare_if_match_server),
+        cmocka_unit_test(test_session_token),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_get_ranges_and_errors),
         cmocka_unit_test(test_flaky_server),
