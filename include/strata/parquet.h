@@ -201,6 +201,31 @@ typedef struct st_pq_pred {
  * usable statistics are kept. */
 int st_pq_select_row_groups(st_pq_file_t *f, const st_pq_pred_t *preds, int npreds, bool *keep);
 
+/* Statistics of row group `rg` as value ranges for the top-level columns
+ * cols[0..ncols): *minmax gets a new 2-row batch typed as st_pq_fields maps
+ * the columns (row 0 = min, row 1 = max; null where the footer has no usable
+ * bound), null_counts[i] the chunk's null count or -1 when unknown. */
+int st_pq_row_group_ranges(st_pq_file_t *f, int rg, const int *cols, int ncols,
+                           st_batch_t **minmax, int64_t *null_counts);
+
+/* Pages of one column chunk, from the footer's encoding_stats when present
+ * (exact), else estimated from the chunk's sizes and encodings. */
+typedef struct st_pq_chunk_pages {
+    bool exact;            /* counted by the writer (encoding_stats) */
+    bool all_dictionary;   /* every data page is dictionary-encoded */
+    int64_t dict_pages;    /* 0 or 1 */
+    int64_t data_pages;
+} st_pq_chunk_pages_t;
+
+/* Fills out[rg * st_pq_num_columns(f) + col] for every row group and
+ * top-level column of a flat file. */
+int st_pq_chunk_pages(st_pq_file_t *f, st_pq_chunk_pages_t *out);
+
+/* Reads only the dictionary page of chunk (rg, col) and returns its values as
+ * a new 1-column batch typed as st_pq_fields maps the column; *out = NULL
+ * when the chunk has no dictionary page. Reads no data page. */
+int st_pq_read_dictionary(st_pq_file_t *f, int rg, int col, st_batch_t **out);
+
 #ifdef __cplusplus
 }
 #endif
