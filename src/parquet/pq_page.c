@@ -346,6 +346,23 @@ static int read_levels(int encoding, int16_t max, const uint8_t *p, size_t len, 
     return st_error(ST_ECORRUPT, "unknown level encoding %d", encoding);
 }
 
+/* PLAIN fixed-width values that fill a compressed section exactly are
+ * decompressed straight into the output, saving a copy. Returns 1 when done,
+ * 0 when the page does not qualify, or an error. */
+static int direct_plain(chunk_reader_t *c, int encoding, const uint8_t *src, size_t comp, size_t len,
+                        size_t present, bool compressed) {
+    pq_out_t *o = &c->vals;
+    if (encoding != PQ_ENC_PLAIN || !compressed || c->codec->id == ST_CODEC_UNCOMPRESSED || o->width == 0 ||
+        o->physical == PQ_BOOLEAN || (uint64_t)present * (unsigned)o->width != len || len == 0)
+        return 0;
+    TRY(check_sizes(c, src, comp, len, true));
+    TRY(pq_out_reserve(o, present));
+    TRY(c->codec->decompress(src, comp, o->data.data + o->data.len, len));
+    o->data.len += len;
+    o->count += (int64_t)present;
+    return 1;
+}
+
 static int data_page(chunk_reader_t *c, const page_header_t *h, const uint8_t *src) {
     const pq_node_t *nd = c->node;
     bool v2 = h->type == PAGE_DATA_V2;
@@ -363,6 +380,14 @@ static int data_page(chunk_reader_t *c, const page_header_t *h, const uint8_t *s
     const uint8_t *p;
     size_t len;
     if (!v2) {
+        if (nd->max_rep == 0 && nd->max_def == 0) {
+            int done = direct_plain(c, h->encoding, src, (size_t)h->compressed, (size_t)h->uncompressed, n, true);
+            if (done < 0) return done;
+            if (done) {
+                c->num_levels += (int64_t)n;
+                return ST_OK;
+            }
+        }
         TRY(page_bytes(c, src, (size_t)h->compressed, (size_t)h->uncompressed, true, &p));
         len = (size_t)h->uncompressed;
         if (nd->max_rep > 0) {
@@ -393,6 +418,12 @@ static int data_page(chunk_reader_t *c, const page_header_t *h, const uint8_t *s
         /* PyArrow 2.0 wrote compressed values with is_compressed = false;
          * differing sizes give it away. */
         bool compressed = h->is_compressed || (c->codec->id != ST_CODEC_UNCOMPRESSED && comp != len);
+        int done = direct_plain(c, h->encoding, src + lev, comp, len, present, compressed);
+        if (done < 0) return done;
+        if (done) {
+            c->num_levels += (int64_t)n;
+            return ST_OK;
+        }
         TRY(page_bytes(c, src + lev, comp, len, compressed, &p));
     }
     TRY(decode_values(c, h->encoding, p, len, present));
