@@ -1,5 +1,6 @@
 /* Encodings for the Parquet writer (see pq_encode.h). */
 #include "parquet/pq_encode.h"
+#include "parquet/thrift_write.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -69,18 +70,9 @@ int pq_enc_bit_width(uint64_t max) { return max ? 64 - __builtin_clzll(max) : 0;
 
 #define PQ_MAX_GROUPS 63 /* groups of 8 per bit-packed run: one-byte header */
 
-static inline size_t uleb128(uint8_t *p, uint64_t v) {
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
 
 static uint8_t *put_rle_run(uint8_t *p, uint32_t value, uint64_t count, int width) {
-    p += uleb128(p, count << 1);
+    p += pq_uleb128(p, count << 1);
     for (int b = 0; b < (width + 7) / 8; b++) *p++ = (uint8_t)(value >> (8 * b));
     return p;
 }

@@ -29,8 +29,8 @@ void pq_tw_init(pq_tw_t *w, st_buf_t *out);
 /* ST_OK, or the first error met (ST_ENOMEM, or ST_EINVAL for misuse). */
 int pq_tw_error(const pq_tw_t *w);
 
-/* Fields of the current struct. Ids must be written in any order, but
- * ascending ids give the short one-byte headers. */
+/* Fields of the current struct. Ids may come in any order, but ascending ids
+ * (deltas of 1..15) get the short one-byte headers. */
 void pq_tw_bool(pq_tw_t *w, int16_t id, bool v);
 void pq_tw_i8(pq_tw_t *w, int16_t id, int8_t v);
 void pq_tw_i16(pq_tw_t *w, int16_t id, int16_t v);
@@ -55,7 +55,7 @@ void pq_tw_raw(pq_tw_t *w, const void *data, size_t n);
 /* Ends the innermost struct (also the top-level one) with a stop byte. */
 void pq_tw_end(pq_tw_t *w);
 
-/* Low-level varints, shared with the page encoders. */
+/* Low-level varints, shared with the RLE encoder. */
 void pq_tw_uvarint(pq_tw_t *w, uint64_t v);
 /* Writes the ULEB128 form of v at p (at least 10 bytes room); returns length. */
 size_t pq_uleb128(uint8_t *p, uint64_t v);
