@@ -10,6 +10,7 @@
 #include "store/s3_internal.h"
 #include "store/s3_xml.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 static bool etag_eq(const char *a, const char *b) { return strcasecmp(a, b) == 0; }
@@ -232,7 +234,59 @@ static int w_fail(s3_writer_t *w, int rc) {
 
 static int w_failed(s3_writer_t *w) { return st_error(w->failed, "%s", w->failed_msg); }
 
+static int64_t mono_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* An initiate that had to be sent again may have created an upload whose
+ * answer was lost: an orphan that would stay open (and be billed) forever.
+ * Uploads of this very key that the server started while our initiate was
+ * under way, other than ours, are those orphans and are aborted. The window
+ * is measured on the server's clock (its Date against the uploads' Initiated
+ * times), widened by 2 s; a second writer starting a multipart upload of the
+ * same key within that window would lose its upload (its commit then fails
+ * cleanly), which is the accepted cost. Best effort: failures are ignored. */
+static void abort_orphans(s3_writer_t *w, int64_t elapsed_us) {
+    s3_op_t op = {.st = w->st, .method = "GET", .fkey = NULL};
+    op.query[op.nquery++] = (s3_kv_t){"uploads", ""};
+    op.query[op.nquery++] = (s3_kv_t){"prefix", w->fk};
+    op.query[op.nquery++] = (s3_kv_t){"encoding-type", "url"};
+    st_buf_t out = ST_BUF_INIT;
+    op.out = &out;
+    op.out_max = S3_XML_MAX;
+    char saved[1024];
+    snprintf(saved, sizeof saved, "%s", st_errmsg());
+    s3_resp_t r = {0};
+    s3_upload_t *ups = NULL;
+    size_t n = 0;
+    const char *date;
+    time_t now;
+    if (s3_op_run(&op, &r) == 0 && s3_ok(r.status) && (date = s3_resp_header(&r, "date")) &&
+        (now = curl_getdate(date, NULL)) != (time_t)-1 &&
+        s3_xml_parse_uploads((const char *)out.data, out.len, &ups, &n) == 0) {
+        int64_t since = (int64_t)now * 1000000 - elapsed_us - 2000000;
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(ups[i].key, w->fk) != 0 || strcmp(ups[i].upload_id, w->upload_id) == 0 ||
+                ups[i].initiated_us < since)
+                continue;
+            s3_op_t ab = {.st = w->st, .method = "DELETE", .fkey = w->fk};
+            ab.query[ab.nquery++] = (s3_kv_t){"uploadId", ups[i].upload_id};
+            s3_resp_t ar = {0};
+            if (s3_op_run(&ab, &ar) == 0) s3_resp_free(&ar);
+            s3_op_free(&ab);
+        }
+    }
+    s3_uploads_free(ups, n);
+    s3_resp_free(&r);
+    s3_op_free(&op);
+    st_buf_free(&out);
+    st_error(ST_OK, "%s", saved);
+}
+
 static int mpu_initiate(s3_writer_t *w) {
+    int64_t t0 = mono_us();
     s3_op_t op = {.st = w->st, .method = "POST", .fkey = w->fk};
     op.query[op.nquery++] = (s3_kv_t){"uploads", ""};
     st_buf_t out = ST_BUF_INIT;
@@ -247,6 +301,8 @@ static int mpu_initiate(s3_writer_t *w) {
         if (!s3_ok(r.status)) rc = s3_fail(w->st, w->fk, &r);
         else if ((rc = s3_xml_parse_initiate((const char *)out.data, out.len, &w->upload_id)))
             rc = st_error_prefix(ST_EIO, "%s: InitiateMultipartUpload", w->url);
+        else if (r.sends > 1)
+            abort_orphans(w, mono_us() - t0);
     }
     s3_resp_free(&r);
     s3_op_free(&op);

@@ -339,6 +339,78 @@ int s3_xml_parse_complete(const char *xml, size_t n, char **etag, char **err_cod
     return rc;
 }
 
+void s3_uploads_free(s3_upload_t *ups, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        free(ups[i].key);
+        free(ups[i].upload_id);
+    }
+    free(ups);
+}
+
+int s3_xml_parse_uploads(const char *xml, size_t n, s3_upload_t **ups, size_t *nups) {
+    *ups = NULL;
+    *nups = 0;
+    xmlDocPtr doc;
+    int rc = parse_doc(xml, n, &doc);
+    if (rc) return rc;
+    const xmlNode *root = xmlDocGetRootElement(doc);
+    if (!is_elem(root, "ListMultipartUploadsResult")) {
+        xmlFreeDoc(doc);
+        return st_error(ST_ECORRUPT, "XML response is not a ListMultipartUploadsResult");
+    }
+    bool url = false;
+    const xmlNode *enc = child(root, "EncodingType");
+    if (enc) {
+        char *t = text_of(enc, "EncodingType");
+        url = t && strcmp(t, "url") == 0;
+        free(t);
+    }
+    size_t cap = 0;
+    for (const xmlNode *c = root->children; c && !rc; c = c->next) {
+        if (!is_elem(c, "Upload")) continue;
+        const xmlNode *k = child(c, "Key"), *u = child(c, "UploadId"), *t = child(c, "Initiated");
+        if (!k || !u) {
+            rc = st_error(ST_ECORRUPT, "Upload entry without Key or UploadId");
+            break;
+        }
+        if (*nups >= XML_ITEMS_MAX) {
+            rc = st_error(ST_ECORRUPT, "too many uploads in one page");
+            break;
+        }
+        if (*nups == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            s3_upload_t *nu = realloc(*ups, nc * sizeof *nu);
+            if (!nu) {
+                rc = st_error(ST_ENOMEM, "out of memory");
+                break;
+            }
+            *ups = nu;
+            cap = nc;
+        }
+        s3_upload_t *x = &(*ups)[*nups];
+        memset(x, 0, sizeof *x);
+        x->key = text_of(k, "Key");
+        x->upload_id = text_of(u, "UploadId");
+        (*nups)++;
+        if (!x->key || !x->upload_id) rc = ST_ECORRUPT;
+        else if (url) rc = url_decode(x->key);
+        if (!rc && t) {
+            char *ts = text_of(t, "Initiated");
+            if (!ts) rc = ST_ECORRUPT;
+            else if (s3_parse_iso_time(ts, &x->initiated_us))
+                rc = st_error(ST_ECORRUPT, "bad Initiated '%.40s'", ts);
+            free(ts);
+        }
+    }
+    xmlFreeDoc(doc);
+    if (rc) {
+        s3_uploads_free(*ups, *nups);
+        *ups = NULL;
+        *nups = 0;
+    }
+    return rc;
+}
+
 int s3_xml_escape(st_buf_t *b, const char *s) {
     int rc = ST_OK;
     for (; *s && !rc; s++) {

@@ -46,6 +46,17 @@ int s3_xml_parse_initiate(const char *xml, size_t n, char **upload_id);
 int s3_xml_parse_complete(const char *xml, size_t n, char **etag, char **err_code,
                           char **err_message);
 
+typedef struct s3_upload {
+    char *key;
+    char *upload_id;
+    int64_t initiated_us;
+} s3_upload_t;
+
+/* ListMultipartUploadsResult (first page): the uploads in progress. Keys are
+ * percent-decoded when the server reports EncodingType url. */
+int s3_xml_parse_uploads(const char *xml, size_t n, s3_upload_t **ups, size_t *nups);
+void s3_uploads_free(s3_upload_t *ups, size_t n);
+
 /* Parses an ISO-8601 UTC time as S3 writes it (2009-10-12T17:50:30.000Z). */
 int s3_parse_iso_time(const char *s, int64_t *us);
 

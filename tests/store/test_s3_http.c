@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/s3_http.h"
@@ -85,6 +86,12 @@ typedef struct server {
     uint8_t *parts[16];
     size_t part_len[16];
     int uploads, aborts, completes;
+    struct upload {
+        char key[512];
+        char id[16];
+        char initiated[32];
+        bool open;
+    } ups[16];
     bool fail_part2; /* answer 400 to part 2 */
     char last_auth[512];
     char last_token[128];
@@ -282,15 +289,54 @@ static void s3_handle(int fd, const req_t *r, bool answer) {
         if (answer) respond(fd, 200, h, NULL, 0, false);
         return;
     }
+    if (strcmp(r->method, "GET") == 0 && qhas(r, "uploads")) {
+        /* ListMultipartUploads; prefixes here need no decoding but '/'. */
+        char prefix[512] = "";
+        const char *p = strstr(r->query, "prefix=");
+        if (p) {
+            size_t k = 0;
+            for (p += 7; *p && *p != '&' && k < sizeof prefix - 1; p++) {
+                if (p[0] == '%' && p[1] == '2' && p[2] == 'F') {
+                    prefix[k++] = '/';
+                    p += 2;
+                } else {
+                    prefix[k++] = *p;
+                }
+            }
+            prefix[k] = '\0';
+        }
+        char b[4096];
+        int n = snprintf(b, sizeof b, "<ListMultipartUploadsResult><Bucket>bkt</Bucket>");
+        for (int i = 0; i < 16; i++)
+            if (S.ups[i].open && strncmp(S.ups[i].key, prefix, strlen(prefix)) == 0)
+                n += snprintf(b + n, sizeof b - (size_t)n,
+                              "<Upload><Key>%s</Key><UploadId>%s</UploadId><Initiated>%s"
+                              "</Initiated></Upload>", S.ups[i].key, S.ups[i].id, S.ups[i].initiated);
+        n += snprintf(b + n, sizeof b - (size_t)n, "</ListMultipartUploadsResult>");
+        char date[64], h[128];
+        time_t now = time(NULL);
+        strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime(&now));
+        snprintf(h, sizeof h, "Date: %s\r\n", date);
+        if (answer) respond(fd, 200, h, b, (size_t)n, false);
+        return;
+    }
     if (strcmp(r->method, "POST") == 0 && qhas(r, "uploads")) {
-        S.uploads++;
-        const char *b = "<InitiateMultipartUploadResult><UploadId>up-1</UploadId>"
-                        "</InitiateMultipartUploadResult>";
+        struct upload *u = &S.ups[S.uploads++ % 16];
+        snprintf(u->key, sizeof u->key, "%s", key);
+        snprintf(u->id, sizeof u->id, "up-%d", S.uploads);
+        time_t now = time(NULL);
+        strftime(u->initiated, sizeof u->initiated, "%Y-%m-%dT%H:%M:%S.000Z", gmtime(&now));
+        u->open = true;
+        char b[256];
+        snprintf(b, sizeof b, "<InitiateMultipartUploadResult><UploadId>%s</UploadId>"
+                 "</InitiateMultipartUploadResult>", u->id);
         if (answer) respond(fd, 200, NULL, b, strlen(b), false);
         return;
     }
     if (strcmp(r->method, "DELETE") == 0 && qhas(r, "uploadId")) {
         S.aborts++;
+        for (int i = 0; i < 16; i++)
+            if (strstr(r->query, S.ups[i].id) && S.ups[i].id[0]) S.ups[i].open = false;
         if (answer) respond(fd, 204, NULL, NULL, 0, false);
         return;
     }
@@ -308,6 +354,8 @@ static void s3_handle(int fd, const req_t *r, bool answer) {
         put_obj(key, all, total, "0123456789abcdef0123456789abcdef-2", "");
         free(all);
         S.completes++;
+        for (int i = 0; i < 16; i++)
+            if (strstr(r->query, S.ups[i].id) && S.ups[i].id[0]) S.ups[i].open = false;
         const char *b = "<CompleteMultipartUploadResult><ETag></ETag></CompleteMultipartUploadResult>";
         if (answer) respond(fd, 200, NULL, b, strlen(b), false);
         return;
@@ -1026,6 +1074,45 @@ static void test_multipart_abort(void **state) {
     st_store_close(s);
 }
 
+static int open_uploads(void) {
+    int n = 0;
+    for (int i = 0; i < 16; i++) n += S.ups[i].open;
+    return n;
+}
+
+static enum fault lose_first_initiate(int n, const req_t *r) {
+    (void)n;
+    if (strcmp(r->method, "POST") == 0 && qhas(r, "uploads") && S.uploads == 1) return F_APPLY_CLOSE;
+    return F_NONE;
+}
+
+static void test_initiate_resent_aborts_orphan(void **state) {
+    (void)state;
+    server_reset();
+    st_store_t *s = open_store("&part_size=5MiB");
+    /* An old upload of the same key by someone else stays alone. */
+    struct upload *old = &S.ups[S.uploads++];
+    snprintf(old->key, sizeof old->key, "pre/orph");
+    snprintf(old->id, sizeof old->id, "old-1");
+    snprintf(old->initiated, sizeof old->initiated, "2009-10-12T17:50:30.000Z");
+    old->open = true;
+    /* Our first initiate is applied but its answer lost: up-2 is an orphan,
+     * up-3 the upload that goes on. */
+    S.fault_of = lose_first_initiate;
+    size_t n = 11u << 20;
+    uint8_t *d = calloc(1, n);
+    assert_int_equal(st_store_put(s, "orph", d, n, NULL, NULL), 0);
+    S.fault_of = NULL;
+    assert_int_equal(S.uploads, 3);
+    assert_int_equal(S.completes, 1);
+    assert_true(old->open);
+    assert_false(S.ups[1].open);
+    assert_false(S.ups[2].open);
+    assert_int_equal(open_uploads(), 1);
+    free(d);
+    st_store_close(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_retry_5xx_then_ok),
@@ -1045,6 +1132,7 @@ int main(void) {
         cmocka_unit_test(test_get_ranges_and_errors),
         cmocka_unit_test(test_flaky_server),
         cmocka_unit_test(test_multipart_abort),
+        cmocka_unit_test(test_initiate_resent_aborts_orphan),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

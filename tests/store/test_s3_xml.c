@@ -245,6 +245,38 @@ static void test_initiate_complete(void **state) {
     assert_int_equal(s3_xml_parse_complete("<x/>", 4, &etag, &code, &msg), ST_ECORRUPT);
 }
 
+static void test_uploads(void **state) {
+    (void)state;
+    const char *x = "<ListMultipartUploadsResult " NS "><Bucket>b</Bucket>"
+                    "<EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>"
+                    "<Upload><Key>p%2Fa+b.bin</Key><UploadId>2~x</UploadId>"
+                    "<Initiated>2024-01-01T00:00:01.500Z</Initiated></Upload>"
+                    "<Upload><Key>p%2Fc</Key><UploadId>2~y</UploadId></Upload>"
+                    "</ListMultipartUploadsResult>";
+    s3_upload_t *u;
+    size_t n;
+    assert_int_equal(s3_xml_parse_uploads(x, strlen(x), &u, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(u[0].key, "p/a b.bin");
+    assert_string_equal(u[0].upload_id, "2~x");
+    assert_int_equal(u[0].initiated_us, 1704067201500000LL);
+    assert_string_equal(u[1].key, "p/c");
+    assert_int_equal(u[1].initiated_us, 0);
+    s3_uploads_free(u, n);
+    const char *none = "<ListMultipartUploadsResult><Bucket>b</Bucket></ListMultipartUploadsResult>";
+    assert_int_equal(s3_xml_parse_uploads(none, strlen(none), &u, &n), 0);
+    assert_int_equal(n, 0);
+    s3_uploads_free(u, n);
+    const char *bad = "<ListMultipartUploadsResult><Upload><Key>k</Key></Upload>"
+                      "</ListMultipartUploadsResult>";
+    assert_int_equal(s3_xml_parse_uploads(bad, strlen(bad), &u, &n), ST_ECORRUPT);
+    assert_null(u);
+    const char *badtime = "<ListMultipartUploadsResult><Upload><Key>k</Key><UploadId>i</UploadId>"
+                          "<Initiated>soon</Initiated></Upload></ListMultipartUploadsResult>";
+    assert_int_equal(s3_xml_parse_uploads(badtime, strlen(badtime), &u, &n), ST_ECORRUPT);
+    assert_int_equal(s3_xml_parse_uploads("<Error/>", 8, &u, &n), ST_ECORRUPT);
+}
+
 static void test_escape_and_time(void **state) {
     (void)state;
     st_buf_t b = ST_BUF_INIT;
@@ -265,6 +297,7 @@ int main(void) {
         cmocka_unit_test(test_list_hostile),
         cmocka_unit_test(test_list_truncations),
         cmocka_unit_test(test_initiate_complete),
+        cmocka_unit_test(test_uploads),
         cmocka_unit_test(test_escape_and_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
