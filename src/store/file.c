@@ -174,7 +174,7 @@ static void fs_close(void *state) {
 }
 
 /* Opens the object's file for reading: ST_ENOTFOUND for a directory too. */
-static int open_object(fstore_t *fs, const char *key, const fs_paths_t *p, int *fd, struct stat *sb) {
+int fs_open_object(fstore_t *fs, const char *key, const fs_paths_t *p, int *fd, struct stat *sb) {
     *fd = open(p->path, O_RDONLY | O_CLOEXEC);
     if (*fd < 0) return fs_errno(fs, key, errno, "open");
     if (fstat(*fd, sb) != 0) {
@@ -207,18 +207,14 @@ static int pread_all(fstore_t *fs, const char *key, int fd, uint8_t *buf, size_t
     return ST_OK;
 }
 
-static int fs_get_range(void *state, const char *key, int64_t offset, uint64_t length, bool whole, st_buf_t *out,
-                        st_object_info_t *info) {
-    fstore_t *fs = state;
-    fs_paths_t p;
-    int rc = fs_paths(fs, key, &p);
-    if (rc) return rc;
+/* One attempt at a read; FS_RETRY when the object was replaced under it
+ * (see fs_fill_info). */
+static int get_once(fstore_t *fs, const char *key, const fs_paths_t *p, int64_t offset, uint64_t length, bool whole,
+                    st_buf_t *out, st_object_info_t *info) {
     int fd;
     struct stat sb;
-    if ((rc = open_object(fs, key, &p, &fd, &sb))) {
-        fs_paths_free(&p);
-        return rc;
-    }
+    int rc = fs_open_object(fs, key, p, &fd, &sb);
+    if (rc) return rc;
     uint64_t size = (uint64_t)sb.st_size, start = 0, n = size;
     if (!whole) {
         if (offset < 0) {
@@ -241,25 +237,43 @@ static int fs_get_range(void *state, const char *key, int64_t offset, uint64_t l
         if (!rc) out->len += (size_t)n;
     }
     if (!rc && info)
-        rc = fs_fill_info(fs, key, fd, &sb, p.side, whole && n == size ? out->data + len0 : NULL, info);
+        rc = fs_fill_info(fs, key, fd, &sb, p->path, p->side, whole && n == size ? out->data + len0 : NULL, info);
     if (rc) out->len = len0;
     close(fd);
-    fs_paths_free(&p);
     return rc;
+}
+
+static int fs_get_range(void *state, const char *key, int64_t offset, uint64_t length, bool whole, st_buf_t *out,
+                        st_object_info_t *info) {
+    fstore_t *fs = state;
+    fs_paths_t p;
+    int rc = fs_paths(fs, key, &p);
+    for (int attempt = 0; !rc && attempt < FS_READ_ATTEMPTS; attempt++)
+        if ((rc = get_once(fs, key, &p, offset, length, whole, out, info)) != FS_RETRY) break;
+    fs_paths_free(&p);
+    return rc == FS_RETRY ? fs_busy(fs, key) : rc;
 }
 
 static int fs_head(void *state, const char *key, st_object_info_t *info) {
     fstore_t *fs = state;
     fs_paths_t p;
     int rc = fs_paths(fs, key, &p);
-    if (rc) return rc;
-    int fd;
-    struct stat sb;
-    if (!(rc = open_object(fs, key, &p, &fd, &sb))) {
-        rc = fs_fill_info(fs, key, fd, &sb, p.side, NULL, info);
+    for (int attempt = 0; !rc && attempt < FS_READ_ATTEMPTS; attempt++) {
+        int fd;
+        struct stat sb;
+        if ((rc = fs_open_object(fs, key, &p, &fd, &sb))) break;
+        rc = fs_fill_info(fs, key, fd, &sb, p.path, p.side, NULL, info);
         close(fd);
+        if (rc != FS_RETRY) break;
     }
     fs_paths_free(&p);
+    return rc == FS_RETRY ? fs_busy(fs, key) : rc;
+}
+
+int fs_busy(const fstore_t *fs, const char *key) {
+    char *u = fs_object_url((void *)fs, key);
+    int rc = st_error(ST_ECONFLICT, "%s: replaced too often while being read; try again", u ? u : key);
+    free(u);
     return rc;
 }
 

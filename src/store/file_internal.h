@@ -107,11 +107,19 @@ bool fs_lookup_rec(int fd, const struct stat *sb, const char *side, fs_rec_t *ou
 int64_t fs_mtime_ns(const struct stat *sb);
 bool fs_rec_matches(const fs_rec_t *r, const struct stat *sb);
 
-/* Fills info for the open file fd (fstat'ed as sb) using its sidecar; the
- * ETag of a file without a matching record is hashed from fd (or from
- * `whole`, the entire content, when the caller has it). */
-int fs_fill_info(fstore_t *fs, const char *key, int fd, const struct stat *sb, const char *side,
+/* Fills info for the open file fd (fstat'ed as sb) from its record; the ETag
+ * of a file no record describes is hashed from fd (or from `whole`, the
+ * entire content, when the caller has it). A reader can lose a race with a
+ * writer that replaced the object (and its sidecar) meanwhile; then `path`
+ * names another file and the answer is FS_RETRY: read again. */
+int fs_fill_info(fstore_t *fs, const char *key, int fd, const struct stat *sb, const char *path, const char *side,
                  const uint8_t *whole, st_object_info_t *info);
+#define FS_RETRY 1
+#define FS_READ_ATTEMPTS 16
+/* ST_ECONFLICT for a reader that kept losing that race. */
+int fs_busy(const fstore_t *fs, const char *key);
+/* Opens the object's file for reading: ST_ENOTFOUND for a directory too. */
+int fs_open_object(fstore_t *fs, const char *key, const fs_paths_t *p, int *fd, struct stat *sb);
 /* The current ETag of the open file fd only. */
 int fs_current_etag(fstore_t *fs, const char *key, int fd, const struct stat *sb, const char *side,
                     char etag[ST_SHA256_HEX_LEN + 1]);

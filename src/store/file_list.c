@@ -199,17 +199,22 @@ static int add_object(flist_t *l, const char *key) {
     fs_paths_t p;
     int rc = fs_paths(l->fs, key, &p);
     if (rc) return rc;
-    int fd = open(p.path, O_RDONLY | O_CLOEXEC);
-    struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        if (fd >= 0) close(fd);
-        fs_paths_free(&p);
-        return ST_OK;
-    }
     st_object_info_t info;
     memset(&info, 0, sizeof info);
-    rc = fs_fill_info(l->fs, key, fd, &sb, p.side, NULL, &info);
-    close(fd);
+    for (int attempt = 0; attempt < FS_READ_ATTEMPTS; attempt++) {
+        int fd;
+        struct stat sb;
+        if ((rc = fs_open_object(l->fs, key, &p, &fd, &sb))) {
+            fs_paths_free(&p);
+            if (rc != ST_ENOTFOUND) return rc;
+            st_error_clear();
+            return ST_OK;
+        }
+        rc = fs_fill_info(l->fs, key, fd, &sb, p.path, p.side, NULL, &info);
+        close(fd);
+        if (rc != FS_RETRY) break;
+    }
+    if (rc == FS_RETRY) rc = fs_busy(l->fs, key);
     fs_paths_free(&p);
     if (rc) return rc;
     page_entry_t *e = &l->page[l->npage];

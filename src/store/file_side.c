@@ -307,7 +307,7 @@ int fs_current_etag(fstore_t *fs, const char *key, int fd, const struct stat *sb
     return etag_of(fs, key, fd, sb, NULL, etag);
 }
 
-int fs_fill_info(fstore_t *fs, const char *key, int fd, const struct stat *sb, const char *side,
+int fs_fill_info(fstore_t *fs, const char *key, int fd, const struct stat *sb, const char *path, const char *side,
                  const uint8_t *whole, st_object_info_t *info) {
     info->size = (uint64_t)sb->st_size;
     info->last_modified_us = fs_mtime_ns(sb) / 1000;
@@ -324,6 +324,8 @@ int fs_fill_info(fstore_t *fs, const char *key, int fd, const struct stat *sb, c
         fs_recs_free(&r, 1);
         return ST_OK;
     }
+    struct stat now;
+    if (stat(path, &now) != 0 || now.st_ino != sb->st_ino || now.st_dev != sb->st_dev) return FS_RETRY;
     snprintf(info->content_type, sizeof info->content_type, "%s", STORE_DEFAULT_CONTENT_TYPE);
     return etag_of(fs, key, fd, sb, whole, info->etag);
 }

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,6 +318,67 @@ static void test_long_names(void **state) {
     assert_non_null(strstr(st_errmsg(), "too long"));
 }
 
+/* Writers replacing one object while readers read it: every read returns the
+ * bytes of one version together with that version's ETag and metadata. */
+typedef struct churn {
+    int id;
+    int bad;
+} churn_t;
+
+static void *churn_writer(void *arg) {
+    churn_t *c = arg;
+    for (int i = 0; i < 40; i++) {
+        char body[256], hash[65];
+        int n = snprintf(body, sizeof body, "writer %d version %d %.*s", c->id, i, 7 * (i % 13), "ppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp");
+        st_sha256_hex(body, (size_t)n, hash);
+        st_meta_pair_t m[] = {{"sha", hash}};
+        st_put_opts_t o = {.meta = m, .nmeta = 1};
+        if (st_store_put(g_s, "churn/obj", body, (size_t)n, &o, NULL)) c->bad++;
+    }
+    return NULL;
+}
+
+static void *churn_reader(void *arg) {
+    churn_t *c = arg;
+    for (int i = 0; i < 150; i++) {
+        st_buf_t b = ST_BUF_INIT;
+        st_object_info_t info;
+        if (st_store_get(g_s, "churn/obj", &b, &info) == ST_OK) {
+            char hash[65];
+            st_sha256_hex(b.data ? (const void *)b.data : "", b.len, hash);
+            if (strcmp(hash, info.etag) || info.size != b.len) c->bad++;
+            if (info.nmeta != 1 || strcmp(info.meta[0].value, hash)) c->bad++;
+            st_object_info_free(&info);
+        }
+        st_buf_free(&b);
+    }
+    return NULL;
+}
+
+static void test_concurrent_replace(void **state) {
+    (void)state;
+    assert_int_equal(st_store_put(g_s, "churn/obj", "seed", 4, NULL, NULL), ST_OK);
+    /* The seed has no metadata: make it look like the others. */
+    char hash[65];
+    st_sha256_hex("seed", 4, hash);
+    st_meta_pair_t m[] = {{"sha", hash}};
+    st_put_opts_t o = {.meta = m, .nmeta = 1};
+    assert_int_equal(st_store_put(g_s, "churn/obj", "seed", 4, &o, NULL), ST_OK);
+    pthread_t t[8];
+    churn_t c[8];
+    for (int i = 0; i < 8; i++) {
+        c[i] = (churn_t){i, 0};
+        pthread_create(&t[i], NULL, i < 3 ? churn_writer : churn_reader, &c[i]);
+    }
+    int bad = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(t[i], NULL);
+        bad += c[i].bad;
+    }
+    assert_int_equal(bad, 0);
+    assert_int_equal(count_listed("churn/"), 1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout),
@@ -324,6 +386,7 @@ int main(void) {
         cmocka_unit_test(test_crash_between_record_and_rename),
         cmocka_unit_test(test_crash_before_record),
         cmocka_unit_test(test_mixed_records),
+        cmocka_unit_test(test_concurrent_replace),
         cmocka_unit_test(test_shape_conflicts),
         cmocka_unit_test(test_long_names),
     };
