@@ -44,5 +44,7 @@ int cli_parquet(int argc, char **argv);
 int cli_store(int argc, char **argv);
 /* strata store caps URL (cli_store_caps.c); registered in the store group. */
 int cli_store_caps(int argc, char **argv);
+/* strata read DATASET_URL (cli_read.c): a top-level command. */
+int cli_read(int argc, char **argv);
 
 #endif

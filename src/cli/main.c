@@ -12,6 +12,7 @@ static const struct {
 } groups[] = {
     {"parquet", "read, inspect and write Parquet files", cli_parquet},
     {"store", "list, read, write and delete objects in stores", cli_store},
+    {"read", "read a dataset with filters, projection and pruning", cli_read},
 };
 
 static void usage(FILE *fp) {

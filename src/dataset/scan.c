@@ -86,7 +86,18 @@ static int collect(st_dataset_scan_t *s, const st_expr_t *e) {
         return rc ? rc : collect(s, e->right);
     }
     int u = e->column ? find_field(&s->l, e->column) : -1;
-    if (u < 0) return ST_OK;
+    if (u < 0) {
+        st_buf_t names = ST_BUF_INIT;
+        for (int i = 0; i < s->l.nfields; i++) {
+            if (i) st_buf_append_str(&names, ", ");
+            st_buf_append_str(&names, s->l.fields[i].name);
+        }
+        st_buf_append_byte(&names, 0);
+        int rc = st_error(ST_ENOTFOUND, "filter: no column '%s' in the dataset (columns: %s)",
+                          e->column ? e->column : "", names.data ? (char *)names.data : "");
+        st_buf_free(&names);
+        return rc;
+    }
     for (int i = 0; i < s->nff; i++)
         if (s->ff_uni[i] == u) return ST_OK;
     st_field_t *nf = realloc(s->ffields, (size_t)(s->nff + 1) * sizeof *nf);
@@ -323,6 +334,7 @@ static int prune_row_group(st_dataset_scan_t *s, int rg, bool *skip) {
     /* Dictionaries of the filter's fully dictionary-encoded chunks. */
     size_t ncols = (size_t)st_pq_num_columns(s->pf);
     bool any = false;
+    int64_t dict_pages = 0;
     for (int i = 0; i < s->nff && !rc; i++) {
         if (data_col[i] < 0) continue;
         int c = cols[data_col[i]];
@@ -330,7 +342,7 @@ static int prune_row_group(st_dataset_scan_t *s, int rg, bool *skip) {
         if (!p->all_dictionary) continue;
         st_batch_t *db = NULL;
         if ((rc = st_pq_read_dictionary(s->pf, rg, c, &db)) || !db) continue;
-        s->st.pages_read += 1;
+        dict_pages++;
         st_batch_t *wb;
         if ((rc = st_batch_new(&s->ffields[i], 1, &wb))) {
             st_batch_free(db);
@@ -346,6 +358,9 @@ static int prune_row_group(st_dataset_scan_t *s, int rg, bool *skip) {
     if (!rc && any && !ds_dict_may_match(s->expr, dicts)) {
         *skip = true;
         s->st.row_groups_pruned_dict++;
+        /* Counted only here: a row group that is read counts its dictionary
+         * pages with the rest of its chunks. */
+        s->st.pages_read += dict_pages;
     }
 done:
     for (int i = 0; dbatches && i < s->nff; i++) st_batch_free(dbatches[i]);
