@@ -22,7 +22,8 @@ static const char ls_usage[] =
     "are rolled up into one 'PRE' line per prefix, as S3 lists them.\n\n"
     "  --recursive, -r   every key, at any depth\n"
     "  --format F        table (default): modified time, size, key; json: an array of\n"
-    "                    {\"key\",\"size\",\"etag\",\"last_modified\"} and {\"key\",\"prefix\":true}\n";
+    "                    {\"key\",\"size\",\"etag\",\"last_modified\"} and "
+    "{\"key\",\"prefix\":true}\n";
 
 static const char get_usage[] =
     "usage: strata store get URL [--range a-b|a-|-N] [-o FILE]\n\n"
@@ -48,14 +49,17 @@ static const char stat_usage[] =
     "usage: strata store stat URL [--format text|json]\n\n"
     "Prints an object's size, ETag, last-modified time, content type and metadata.\n";
 
-static const char rm_usage[] =
-    "usage: strata store rm URL\n\n"
-    "Deletes an object (exit code 2 if there is none).\n";
+static const char rm_usage[] = "usage: strata store rm URL\n\n"
+                               "Deletes an object (exit code 2 if there is none).\n";
 
-static int parse_format(const char *cmd, const char *text, const char *a, const char *b, bool *second) {
-    if (!strcmp(text, a)) *second = false;
-    else if (!strcmp(text, b)) *second = true;
-    else return cli_usage_error(cmd, "unknown format '%s' (expected %s or %s)", text, a, b);
+static int parse_format(const char *cmd, const char *text, const char *a, const char *b,
+                        bool *second) {
+    if (!strcmp(text, a))
+        *second = false;
+    else if (!strcmp(text, b))
+        *second = true;
+    else
+        return cli_usage_error(cmd, "unknown format '%s' (expected %s or %s)", text, a, b);
     return 0;
 }
 
@@ -73,9 +77,8 @@ static void format_time(int64_t us, bool seconds, char *out, size_t cap) {
 /* ---- ls ---- */
 
 static int cmd_ls(int argc, char **argv) {
-    static const struct option opts[] = {{"recursive", no_argument, 0, 'r'},
-                                         {"format", required_argument, 0, 'f'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"recursive", no_argument, 0, 'r'}, {"format", required_argument, 0, 'f'}, {0, 0, 0, 0}};
     bool recursive = false, json = false;
     int c;
     optind = 1;
@@ -130,7 +133,8 @@ static int cmd_ls(int argc, char **argv) {
     st_list_close(it);
     st_store_close(s);
     if (rc) return cli_fail(rc);
-    if (fflush(stdout) != 0) return cli_fail(st_error(ST_EIO, "standard output: %s", strerror(errno)));
+    if (fflush(stdout) != 0)
+        return cli_fail(st_error(ST_EIO, "standard output: %s", strerror(errno)));
     return 0;
 }
 
@@ -172,8 +176,8 @@ static int write_out(FILE *fp, const char *name, const st_buf_t *b) {
 
 /* Copies [offset, offset + length) of the object to fp in pieces, checking
  * that every piece comes from the same version of the object. */
-static int copy_object(st_store_t *s, const char *key, const char *url, int64_t offset, uint64_t length, FILE *fp,
-                       const char *outname) {
+static int copy_object(st_store_t *s, const char *key, const char *url, int64_t offset,
+                       uint64_t length, FILE *fp, const char *outname) {
     st_buf_t b = ST_BUF_INIT;
     st_object_info_t info;
     int rc;
@@ -198,7 +202,8 @@ static int copy_object(st_store_t *s, const char *key, const char *url, int64_t 
             if (info.size > off && length > info.size - off) left = info.size - off;
             first = false;
         } else if (strcmp(etag, info.etag)) {
-            rc = st_error(ST_ECONFLICT, "%s: the object changed while it was read (output incomplete)", url);
+            rc = st_error(ST_ECONFLICT,
+                          "%s: the object changed while it was read (output incomplete)", url);
         }
         st_object_info_free(&info);
         if (!rc) rc = write_out(fp, outname, &b);
@@ -211,9 +216,8 @@ static int copy_object(st_store_t *s, const char *key, const char *url, int64_t 
 }
 
 static int cmd_get(int argc, char **argv) {
-    static const struct option opts[] = {{"range", required_argument, 0, 'R'},
-                                         {"output", required_argument, 0, 'o'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"range", required_argument, 0, 'R'}, {"output", required_argument, 0, 'o'}, {0, 0, 0, 0}};
     int64_t offset = 0;
     uint64_t length = UINT64_MAX;
     const char *out = NULL;
@@ -223,7 +227,8 @@ static int cmd_get(int argc, char **argv) {
         switch (c) {
         case 'R':
             if (!parse_range(optarg, &offset, &length))
-                return cli_usage_error("store get", "bad --range '%s' (expected a-b, a- or -N)", optarg);
+                return cli_usage_error("store get", "bad --range '%s' (expected a-b, a- or -N)",
+                                       optarg);
             break;
         case 'o': out = optarg; break;
         default: return cli_usage_error("store get", "unknown option");
@@ -253,8 +258,10 @@ static int cmd_get(int argc, char **argv) {
     /* A missing object fails before anything is written. */
     rc = copy_object(s, key, url, offset, length, fp, out ? out : "standard output");
     if (fp != stdout) {
-        if (fclose(fp) != 0 && !rc) rc = st_error(ST_EIO, "%s: write failed: %s", out, strerror(errno));
-        if (!rc && rename(tmp, out) != 0) rc = st_error(ST_EIO, "%s: cannot rename into place: %s", out, strerror(errno));
+        if (fclose(fp) != 0 && !rc)
+            rc = st_error(ST_EIO, "%s: write failed: %s", out, strerror(errno));
+        if (!rc && rename(tmp, out) != 0)
+            rc = st_error(ST_EIO, "%s: cannot rename into place: %s", out, strerror(errno));
         if (rc) unlink(tmp);
         free(tmp);
     } else if (fflush(stdout) != 0 && !rc) {
@@ -302,18 +309,21 @@ static int cmd_put(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "am:t:M:", opts, NULL)) != -1) {
         switch (c) {
         case 'a':
-            if (po.mode == ST_PUT_IF_MATCH) return cli_usage_error(cmd, "--if-absent and --if-match exclude each other");
+            if (po.mode == ST_PUT_IF_MATCH)
+                return cli_usage_error(cmd, "--if-absent and --if-match exclude each other");
             po.mode = ST_PUT_IF_ABSENT;
             break;
         case 'm':
-            if (po.mode == ST_PUT_IF_ABSENT) return cli_usage_error(cmd, "--if-absent and --if-match exclude each other");
+            if (po.mode == ST_PUT_IF_ABSENT)
+                return cli_usage_error(cmd, "--if-absent and --if-match exclude each other");
             po.mode = ST_PUT_IF_MATCH;
             po.if_match = optarg;
             break;
         case 't': po.content_type = optarg; break;
         case 'M': {
             char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg) return cli_usage_error(cmd, "--meta expects key=value, got '%s'", optarg);
+            if (!eq || eq == optarg)
+                return cli_usage_error(cmd, "--meta expects key=value, got '%s'", optarg);
             if (po.nmeta == MAX_META) return cli_usage_error(cmd, "too many --meta options");
             *eq = '\0';
             meta[po.nmeta].key = optarg;
@@ -350,17 +360,22 @@ static int cmd_put(int argc, char **argv) {
             total += got;
         }
         if (got < CHUNK_BYTES) {
-            if (ferror(fp)) rc = st_error(ST_EIO, "%s: read failed: %s", use_stdin ? "standard input" : in, strerror(errno));
+            if (ferror(fp))
+                rc = st_error(ST_EIO, "%s: read failed: %s", use_stdin ? "standard input" : in,
+                              strerror(errno));
             break;
         }
     }
     if (w) {
-        if (!rc) rc = st_store_writer_commit(w, &info);
-        else st_store_writer_abort(w);
+        if (!rc)
+            rc = st_store_writer_commit(w, &info);
+        else
+            st_store_writer_abort(w);
     }
     if (!rc) {
         char *ou = st_store_object_url(s, key);
-        fprintf(stderr, "wrote %llu bytes to %s (etag %s)\n", (unsigned long long)total, ou ? ou : url, info.etag);
+        fprintf(stderr, "wrote %llu bytes to %s (etag %s)\n", (unsigned long long)total,
+                ou ? ou : url, info.etag);
         free(ou);
     }
     st_object_info_free(&info);
@@ -402,7 +417,8 @@ static int cmd_stat(int argc, char **argv) {
     if (json) {
         st_buf_append_str(&b, "{\"url\":");
         st_json_append_string(&b, url ? url : "", url ? strlen(url) : 0);
-        st_buf_printf(&b, ",\"size\":%llu,\"etag\":\"%s\",\"last_modified\":\"%s\",\"content_type\":",
+        st_buf_printf(&b,
+                      ",\"size\":%llu,\"etag\":\"%s\",\"last_modified\":\"%s\",\"content_type\":",
                       (unsigned long long)info.size, info.etag, when);
         st_json_append_string(&b, info.content_type, strlen(info.content_type));
         st_buf_append_str(&b, ",\"meta\":{");
@@ -414,13 +430,15 @@ static int cmd_stat(int argc, char **argv) {
         }
         st_buf_append_str(&b, "}}\n");
     } else {
-        st_buf_printf(&b, "url:           %s\nsize:          %llu\netag:          %s\nlast_modified: %s\n"
-                          "content_type:  %s\n",
-                      url ? url : "", (unsigned long long)info.size, info.etag, when, info.content_type);
+        st_buf_printf(
+            &b,
+            "url:           %s\nsize:          %llu\netag:          %s\nlast_modified: %s\n"
+            "content_type:  %s\n",
+            url ? url : "", (unsigned long long)info.size, info.etag, when, info.content_type);
         for (int i = 0; i < info.nmeta; i++)
             st_buf_printf(&b, "meta.%s:%*s%s\n", info.meta[i].key,
-                          (int)(strlen(info.meta[i].key) < 9 ? 9 - strlen(info.meta[i].key) : 1), "",
-                          info.meta[i].value);
+                          (int)(strlen(info.meta[i].key) < 9 ? 9 - strlen(info.meta[i].key) : 1),
+                          "", info.meta[i].value);
     }
     fwrite(b.data, 1, b.len, stdout);
     st_buf_free(&b);
@@ -458,7 +476,8 @@ int cli_store(int argc, char **argv) {
         fprintf(fp, "usage: strata store <command> [options]\n\n"
                     "Stores are addressed by URL: file:///dir (or a plain path), mem://name,\n"
                     "s3://bucket/prefix?endpoint=...&region=...&path_style=1.\n\ncommands:\n");
-        for (size_t i = 0; i < n; i++) fprintf(fp, "  %-6s %s\n", commands[i].name, commands[i].summary);
+        for (size_t i = 0; i < n; i++)
+            fprintf(fp, "  %-6s %s\n", commands[i].name, commands[i].summary);
         fprintf(fp, "\nRun 'strata store <command> --help' for details.\n");
         return argc < 2 ? CLI_EXIT_USAGE : 0;
     }

@@ -54,15 +54,16 @@ static int fetch(store_src_t *c, uint64_t off, size_t n) {
     if (rc) return st_error_prefix(rc, "%s", c->name);
     if (c->win.len != n) {
         st_buf_reset(&c->win);
-        return st_error(ST_EIO, "%s: object changed while being read (%llu bytes at %llu, got %zu)", c->name,
-                        (unsigned long long)n, (unsigned long long)off, c->win.len);
+        return st_error(ST_EIO, "%s: object changed while being read (%llu bytes at %llu, got %zu)",
+                        c->name, (unsigned long long)n, (unsigned long long)off, c->win.len);
     }
     return ST_OK;
 }
 
 static int src_read_at(void *ctx, uint64_t off, void *buf, size_t n) {
     store_src_t *c = ctx;
-    if (off > c->size || n > c->size - off) return st_error(ST_EIO, "%s: read past the end", c->name);
+    if (off > c->size || n > c->size - off)
+        return st_error(ST_EIO, "%s: read past the end", c->name);
     if (in_window(&c->tail, c->tail_off, off, n)) {
         if (n) memcpy(buf, c->tail.data + (off - c->tail_off), n);
         return ST_OK;
@@ -73,8 +74,10 @@ static int src_read_at(void *ctx, uint64_t off, void *buf, size_t n) {
     }
     uint8_t *p = buf;
     while (n > 0) {
-        size_t want = n < READAHEAD_BYTES ? (size_t)(c->size - off < READAHEAD_BYTES ? c->size - off : READAHEAD_BYTES)
-                                          : (n < PIECE_BYTES ? n : PIECE_BYTES);
+        size_t want =
+            n < READAHEAD_BYTES
+                ? (size_t)(c->size - off < READAHEAD_BYTES ? c->size - off : READAHEAD_BYTES)
+                : (n < PIECE_BYTES ? n : PIECE_BYTES);
         int rc = fetch(c, off, want);
         if (rc) return rc;
         size_t take = n < want ? n : want;
@@ -166,8 +169,10 @@ static int sink_write(void *ctx, const void *buf, size_t n) {
 static int sink_finish(void *ctx, bool commit) {
     store_sink_t *k = ctx;
     int rc = ST_OK;
-    if (commit) rc = st_store_writer_commit(k->w, NULL);
-    else st_store_writer_abort(k->w);
+    if (commit)
+        rc = st_store_writer_commit(k->w, NULL);
+    else
+        st_store_writer_abort(k->w);
     free(k);
     return rc;
 }

@@ -34,7 +34,8 @@ int fs_errno(const fstore_t *fs, const char *key, int err, const char *what) {
     case ENOENT:
     case ENOTDIR: rc = st_error(ST_ENOTFOUND, "%s: no such object", name); break;
     case ENAMETOOLONG:
-        rc = st_error(ST_EINVAL, "%s: a key segment is too long for a file store (at most 255 bytes)", name);
+        rc = st_error(ST_EINVAL,
+                      "%s: a key segment is too long for a file store (at most 255 bytes)", name);
         break;
     case EACCES:
     case EPERM: rc = st_error(ST_EAUTH, "%s: %s: permission denied", name, what); break;
@@ -65,8 +66,10 @@ int fs_paths(const fstore_t *fs, const char *key, fs_paths_t *p) {
         fs_paths_free(p);
         return st_error(ST_ENOMEM, "out of memory");
     }
-    if (slash) snprintf(p->dir, rl + dl + 2, "%s/%.*s", fs->root, (int)dl, key);
-    else snprintf(p->dir, rl + 2, "%s", rl ? fs->root : "/");
+    if (slash)
+        snprintf(p->dir, rl + dl + 2, "%s/%.*s", fs->root, (int)dl, key);
+    else
+        snprintf(p->dir, rl + 2, "%s", rl ? fs->root : "/");
     snprintf(p->path, rl + strlen(key) + 2, "%s/%s", fs->root, key);
     int rc = fs_hidden(slash ? p->dir : fs->root, p->name, "meta", &p->side);
     if (rc) fs_paths_free(p);
@@ -111,8 +114,10 @@ static int mkdir_p(const fstore_t *fs, const char *key, const char *dir) {
         } else if (errno != EEXIST) {
             int e = errno;
             rc = e == ENOTDIR || e == EEXIST
-                     ? st_error(ST_EUNSUPPORTED, "%s: a file store cannot hold a key below another key (%s is a file)",
-                                dir, p)
+                     ? st_error(
+                           ST_EUNSUPPORTED,
+                           "%s: a file store cannot hold a key below another key (%s is a file)",
+                           dir, p)
                      : fs_errno(fs, key, e, "cannot create directory");
             break;
         } else {
@@ -120,7 +125,8 @@ static int mkdir_p(const fstore_t *fs, const char *key, const char *dir) {
             if (stat(p, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
                 char *u = fs_object_url((void *)fs, key);
                 rc = st_error(ST_EUNSUPPORTED,
-                              "%s: a file store cannot hold a key below another key (%s is a file)", u ? u : key, p);
+                              "%s: a file store cannot hold a key below another key (%s is a file)",
+                              u ? u : key, p);
                 free(u);
                 break;
             }
@@ -137,7 +143,8 @@ static int fs_open(const st_url_t *url, void **state, unsigned *caps) {
     for (int i = 0; i < url->nparams; i++) {
         const char *k = url->param_keys[i], *v = url->param_values[i];
         if (strcmp(k, "xattr"))
-            return st_error(ST_EINVAL, "file://%s: unknown parameter '%s' (known: xattr=0|1)", url->path, k);
+            return st_error(ST_EINVAL, "file://%s: unknown parameter '%s' (known: xattr=0|1)",
+                            url->path, k);
         if (strcmp(v, "0") && strcmp(v, "1"))
             return st_error(ST_EINVAL, "file://%s: xattr must be 0 or 1, not '%s'", url->path, v);
         use_xattr = v[0] == '1';
@@ -147,7 +154,8 @@ static int fs_open(const st_url_t *url, void **state, unsigned *caps) {
     if (stat(url->path, &sb) == 0 && !S_ISDIR(sb.st_mode))
         return st_error(ST_EINVAL, "file://%s: not a directory", url->path);
     if (stat(url->path, &sb) != 0 && errno != ENOENT)
-        return st_error(errno == EACCES ? ST_EAUTH : ST_EIO, "file://%s: %s", url->path, strerror(errno));
+        return st_error(errno == EACCES ? ST_EAUTH : ST_EIO, "file://%s: %s", url->path,
+                        strerror(errno));
     fstore_t *fs = calloc(1, sizeof *fs);
     if (!fs) return st_error(ST_ENOMEM, "out of memory");
     fs->root = strdup(strcmp(url->path, "/") ? url->path : "");
@@ -209,8 +217,8 @@ static int pread_all(fstore_t *fs, const char *key, int fd, uint8_t *buf, size_t
 
 /* One attempt at a read; FS_RETRY when the object was replaced under it
  * (see fs_fill_info). */
-static int get_once(fstore_t *fs, const char *key, const fs_paths_t *p, int64_t offset, uint64_t length, bool whole,
-                    st_buf_t *out, st_object_info_t *info) {
+static int get_once(fstore_t *fs, const char *key, const fs_paths_t *p, int64_t offset,
+                    uint64_t length, bool whole, st_buf_t *out, st_object_info_t *info) {
     int fd;
     struct stat sb;
     int rc = fs_open_object(fs, key, p, &fd, &sb);
@@ -222,8 +230,8 @@ static int get_once(fstore_t *fs, const char *key, const fs_paths_t *p, int64_t 
             start = size - n;
         } else if ((uint64_t)offset > size) {
             char *u = fs_object_url(fs, key);
-            rc = st_error(ST_EINVAL, "%s: range offset %lld is beyond the end (%llu bytes)", u ? u : key,
-                          (long long)offset, (unsigned long long)size);
+            rc = st_error(ST_EINVAL, "%s: range offset %lld is beyond the end (%llu bytes)",
+                          u ? u : key, (long long)offset, (unsigned long long)size);
             free(u);
         } else {
             start = (uint64_t)offset;
@@ -237,14 +245,15 @@ static int get_once(fstore_t *fs, const char *key, const fs_paths_t *p, int64_t 
         if (!rc) out->len += (size_t)n;
     }
     if (!rc && info)
-        rc = fs_fill_info(fs, key, fd, &sb, p->path, p->side, whole && n == size ? out->data + len0 : NULL, info);
+        rc = fs_fill_info(fs, key, fd, &sb, p->path, p->side,
+                          whole && n == size ? out->data + len0 : NULL, info);
     if (rc) out->len = len0;
     close(fd);
     return rc;
 }
 
-static int fs_get_range(void *state, const char *key, int64_t offset, uint64_t length, bool whole, st_buf_t *out,
-                        st_object_info_t *info) {
+static int fs_get_range(void *state, const char *key, int64_t offset, uint64_t length, bool whole,
+                        st_buf_t *out, st_object_info_t *info) {
     fstore_t *fs = state;
     fs_paths_t p;
     int rc = fs_paths(fs, key, &p);
@@ -272,7 +281,8 @@ static int fs_head(void *state, const char *key, st_object_info_t *info) {
 
 int fs_busy(const fstore_t *fs, const char *key) {
     char *u = fs_object_url((void *)fs, key);
-    int rc = st_error(ST_ECONFLICT, "%s: replaced too often while being read; try again", u ? u : key);
+    int rc =
+        st_error(ST_ECONFLICT, "%s: replaced too often while being read; try again", u ? u : key);
     free(u);
     return rc;
 }
@@ -317,9 +327,12 @@ static int fs_del(void *state, const char *key) {
     int dfd;
     if (!(rc = lock_dir(fs, key, p.dir, &dfd))) {
         struct stat sb;
-        if (lstat(p.path, &sb) != 0) rc = fs_errno(fs, key, errno, "delete");
-        else if (S_ISDIR(sb.st_mode)) rc = fs_errno(fs, key, ENOENT, "delete");
-        else if (unlink(p.path) != 0) rc = fs_errno(fs, key, errno, "delete");
+        if (lstat(p.path, &sb) != 0)
+            rc = fs_errno(fs, key, errno, "delete");
+        else if (S_ISDIR(sb.st_mode))
+            rc = fs_errno(fs, key, ENOENT, "delete");
+        else if (unlink(p.path) != 0)
+            rc = fs_errno(fs, key, errno, "delete");
         if (!rc) {
             unlink(p.side);
             rc = fs_sync_dir_fd(dfd, p.dir);
@@ -412,9 +425,11 @@ static int publish(fwriter_t *w, const struct stat *nsb) {
     int cfd = open(w->p.path, O_RDONLY | O_CLOEXEC);
     bool exists = cfd >= 0 && fstat(cfd, &csb) == 0;
     int rc = ST_OK;
-    if (cfd < 0 && errno != ENOENT) rc = fs_errno(fs, w->key, errno, "open");
+    if (cfd < 0 && errno != ENOENT)
+        rc = fs_errno(fs, w->key, errno, "open");
     else if (exists && S_ISDIR(csb.st_mode))
-        rc = st_error(ST_EUNSUPPORTED, "%s: a file store cannot hold a key above another key (%s is a directory)",
+        rc = st_error(ST_EUNSUPPORTED,
+                      "%s: a file store cannot hold a key above another key (%s is a directory)",
                       w->key, w->p.path);
     else if (w->mode == ST_PUT_IF_ABSENT && exists)
         rc = conflict(w, "object already exists (if-absent put lost)");
@@ -494,13 +509,16 @@ static int writer_commit(void *wp, st_object_info_t *info) {
         w->rec.size = (uint64_t)nsb.st_size;
         w->rec.mtime_ns = fs_mtime_ns(&nsb);
         int x = fs_xattr_write(w->fd, &w->rec);
-        if (x < 0) rc = x;
-        else if (x == 2) w->fs->use_xattr = false;
+        if (x < 0)
+            rc = x;
+        else if (x == 2)
+            w->fs->use_xattr = false;
         w->xattr_done = x == 0;
     }
     if (!rc && fsync(w->fd) != 0) rc = fs_errno(w->fs, w->key, errno, "fsync");
     if (!rc && fstat(w->fd, &nsb) != 0) rc = fs_errno(w->fs, w->key, errno, "stat");
-    if (!rc && w->xattr_done && !fs_rec_matches(&w->rec, &nsb)) rc = st_error(ST_EIO, "%s: file changed while being committed", w->key);
+    if (!rc && w->xattr_done && !fs_rec_matches(&w->rec, &nsb))
+        rc = st_error(ST_EIO, "%s: file changed while being committed", w->key);
     if (close(w->fd) != 0 && !rc) rc = fs_errno(w->fs, w->key, errno, "close");
     w->fd = -1;
     int dfd = -1;
@@ -551,7 +569,8 @@ static int create_tmp(fwriter_t *w) {
             return fs_errno(w->fs, w->key, e, "create temporary file");
         }
     }
-    return st_error(ST_EIO, "%s: cannot create a temporary file (directory keeps vanishing)", w->key);
+    return st_error(ST_EIO, "%s: cannot create a temporary file (directory keeps vanishing)",
+                    w->key);
 }
 
 static int fs_writer_open(void *state, const char *key, const st_put_opts_t *opts, void **wp,
@@ -569,7 +588,8 @@ static int fs_writer_open(void *state, const char *key, const st_put_opts_t *opt
     }
     w->key = strdup(key);
     w->buf = malloc(FS_WRITE_BUF);
-    w->rec.content_type = strdup(opts->content_type ? opts->content_type : STORE_DEFAULT_CONTENT_TYPE);
+    w->rec.content_type =
+        strdup(opts->content_type ? opts->content_type : STORE_DEFAULT_CONTENT_TYPE);
     if (opts->if_match) w->if_match = strdup(opts->if_match);
     rc = store_meta_copy(opts->meta, opts->nmeta, &w->rec.meta);
     if (!rc) w->rec.nmeta = opts->nmeta > 0 ? opts->nmeta : 0;
@@ -586,8 +606,8 @@ static int fs_writer_open(void *state, const char *key, const st_put_opts_t *opt
     return ST_OK;
 }
 
-static int fs_put(void *state, const char *key, const void *data, size_t n, const st_put_opts_t *opts,
-                  st_object_info_t *info) {
+static int fs_put(void *state, const char *key, const void *data, size_t n,
+                  const st_put_opts_t *opts, st_object_info_t *info) {
     void *w;
     const st_writer_ops_t *ops;
     int rc = fs_writer_open(state, key, opts, &w, &ops);

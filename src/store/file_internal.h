@@ -76,10 +76,10 @@ typedef struct fs_rec {
 
 /* Paths of an object: the directory, the file name and the full path. */
 typedef struct fs_paths {
-    char *dir;   /* root + "/" + dirname(key), or root */
-    char *name;  /* last segment */
-    char *path;  /* dir + "/" + name */
-    char *side;  /* dir + "/" + hidden(name, "meta") */
+    char *dir;  /* root + "/" + dirname(key), or root */
+    char *name; /* last segment */
+    char *path; /* dir + "/" + name */
+    char *side; /* dir + "/" + hidden(name, "meta") */
 } fs_paths_t;
 
 int fs_paths(const fstore_t *fs, const char *key, fs_paths_t *p);
@@ -112,8 +112,8 @@ bool fs_rec_matches(const fs_rec_t *r, const struct stat *sb);
  * entire content, when the caller has it). A reader can lose a race with a
  * writer that replaced the object (and its sidecar) meanwhile; then `path`
  * names another file and the answer is FS_RETRY: read again. */
-int fs_fill_info(fstore_t *fs, const char *key, int fd, const struct stat *sb, const char *path, const char *side,
-                 const uint8_t *whole, st_object_info_t *info);
+int fs_fill_info(fstore_t *fs, const char *key, int fd, const struct stat *sb, const char *path,
+                 const char *side, const uint8_t *whole, st_object_info_t *info);
 #define FS_RETRY 1
 #define FS_READ_ATTEMPTS 16
 /* ST_ECONFLICT for a reader that kept losing that race. */
@@ -125,7 +125,8 @@ int fs_current_etag(fstore_t *fs, const char *key, int fd, const struct stat *sb
                     char etag[ST_SHA256_HEX_LEN + 1]);
 
 /* Listing (file_list.c). */
-int fs_list(void *state, const char *prefix, const char *delimiter, void **it, const st_list_page_ops_t **ops);
+int fs_list(void *state, const char *prefix, const char *delimiter, void **it,
+            const st_list_page_ops_t **ops);
 
 /* fsync of a directory, tolerating file systems that refuse it. */
 int fs_sync_dir_fd(int dfd, const char *dir);

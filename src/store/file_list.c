@@ -47,7 +47,9 @@ typedef struct flist {
     st_list_entry_t cur;
 } flist_t;
 
-static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static bool valid_segment(const char *name) {
     if (strchr(name, '/')) return false;
@@ -122,7 +124,8 @@ static int read_level(flist_t *l, const char *rel, const char *partial, level_t 
         name[nl + 1] = '\0';
         lv->names[lv->n++] = name;
     }
-    if (!rc && errno) rc = st_error(ST_EIO, "%s%s: cannot list: %s", l->fs->base, rel, strerror(errno));
+    if (!rc && errno)
+        rc = st_error(ST_EIO, "%s%s: cannot list: %s", l->fs->base, rel, strerror(errno));
     closedir(d);
     free(path);
     if (!rc && lv->n > 1) qsort(lv->names, lv->n, sizeof *lv->names, cmp_names);
@@ -130,7 +133,8 @@ static int read_level(flist_t *l, const char *rel, const char *partial, level_t 
 }
 
 static void level_free(level_t *lv) {
-    for (size_t i = 0; i < lv->n; i++) free(lv->names[i]);
+    for (size_t i = 0; i < lv->n; i++)
+        free(lv->names[i]);
     free(lv->names);
     free(lv->rel);
     memset(lv, 0, sizeof *lv);
@@ -175,7 +179,8 @@ static int push(flist_t *l, const char *rel, const char *partial) {
 }
 
 static void page_clear(flist_t *l) {
-    for (size_t i = 0; i < l->npage; i++) free(l->page[i].key);
+    for (size_t i = 0; i < l->npage; i++)
+        free(l->page[i].key);
     l->npage = l->pos = 0;
 }
 
@@ -253,13 +258,16 @@ static int fill_page(flist_t *l) {
         const char *d = l->delim && kl > l->plen ? strstr(key + l->plen, l->delim) : NULL;
         if (d) {
             char *cp = strndup(key, (size_t)(d - key) + dl);
-            if (!cp) rc = st_error(ST_ENOMEM, "out of memory");
+            if (!cp)
+                rc = st_error(ST_ENOMEM, "out of memory");
             else if (dir) {
                 char *path = dir_path(l->fs, key);
                 bool any = path && has_object(l->fs, path, kl, 0);
                 free(path);
-                if (any) rc = add_prefix(l, cp);
-                else free(cp);
+                if (any)
+                    rc = add_prefix(l, cp);
+                else
+                    free(cp);
             } else {
                 rc = add_prefix(l, cp);
             }
@@ -296,7 +304,8 @@ static int list_next(void *it, const st_list_entry_t **entry) {
 static void list_close(void *it) {
     flist_t *l = it;
     page_clear(l);
-    for (int i = 0; i < l->depth; i++) level_free(&l->stack[i]);
+    for (int i = 0; i < l->depth; i++)
+        level_free(&l->stack[i]);
     free(l->stack);
     free(l->prefix);
     free(l->delim);
@@ -308,7 +317,8 @@ static size_t list_buffered(void *it) { return ((flist_t *)it)->npage; }
 
 static const st_list_page_ops_t fs_list_ops = {list_next, list_close, list_buffered};
 
-int fs_list(void *state, const char *prefix, const char *delimiter, void **it, const st_list_page_ops_t **ops) {
+int fs_list(void *state, const char *prefix, const char *delimiter, void **it,
+            const st_list_page_ops_t **ops) {
     flist_t *l = calloc(1, sizeof *l);
     if (!l) return st_error(ST_ENOMEM, "out of memory");
     l->fs = state;

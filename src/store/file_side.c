@@ -43,7 +43,8 @@ int64_t fs_mtime_ns(const struct stat *sb) {
 }
 
 bool fs_rec_matches(const fs_rec_t *r, const struct stat *sb) {
-    return r->ino == (uint64_t)sb->st_ino && r->size == (uint64_t)sb->st_size && r->mtime_ns == fs_mtime_ns(sb);
+    return r->ino == (uint64_t)sb->st_ino && r->size == (uint64_t)sb->st_size &&
+           r->mtime_ns == fs_mtime_ns(sb);
 }
 
 void fs_recs_free(fs_rec_t *recs, int nrec) {
@@ -69,7 +70,8 @@ static bool rec_from_json(json_t *o, fs_rec_t *r) {
            *mt = json_object_get(o, "mtime_ns"), *meta = json_object_get(o, "meta");
     const char *etag = json_string_value(json_object_get(o, "etag"));
     const char *ct = json_string_value(json_object_get(o, "content_type"));
-    if (!json_is_integer(ino) || !json_is_integer(size) || !json_is_integer(mt) || !hex64(etag) || !ct)
+    if (!json_is_integer(ino) || !json_is_integer(size) || !json_is_integer(mt) || !hex64(etag) ||
+        !ct)
         return false;
     if (meta && !json_is_array(meta)) return false;
     r->ino = (uint64_t)json_integer_value(ino);
@@ -125,8 +127,8 @@ static json_t *rec_to_json(const fs_rec_t *r) {
     json_t *meta = json_array();
     for (int i = 0; meta && i < r->nmeta; i++)
         json_array_append_new(meta, json_pack("[ss]", r->meta[i].key, r->meta[i].value));
-    return json_pack("{sI sI sI ss ss so}", "ino", (json_int_t)r->ino, "size", (json_int_t)r->size, "mtime_ns",
-                     (json_int_t)r->mtime_ns, "etag", r->etag, "content_type",
+    return json_pack("{sI sI sI ss ss so}", "ino", (json_int_t)r->ino, "size", (json_int_t)r->size,
+                     "mtime_ns", (json_int_t)r->mtime_ns, "etag", r->etag, "content_type",
                      r->content_type ? r->content_type : STORE_DEFAULT_CONTENT_TYPE, "meta", meta);
 }
 
@@ -145,7 +147,8 @@ static int write_all(int fd, const char *p, size_t n) {
 
 int fs_side_write(const char *dir, const char *name, const fs_rec_t *recs, int nrec) {
     json_t *arr = json_array();
-    for (int i = 0; arr && i < nrec; i++) json_array_append_new(arr, rec_to_json(&recs[i]));
+    for (int i = 0; arr && i < nrec; i++)
+        json_array_append_new(arr, rec_to_json(&recs[i]));
     json_t *root = arr ? json_pack("{si so}", "v", 1, "records", arr) : NULL;
     char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
@@ -165,11 +168,14 @@ int fs_side_write(const char *dir, const char *name, const fs_rec_t *recs, int n
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd < 0 && errno != EEXIST) break;
     }
-    if (!rc && fd < 0) rc = st_error(ST_EIO, "%s: cannot create %s: %s", dir, tmp ? tmp : "sidecar", strerror(errno));
+    if (!rc && fd < 0)
+        rc = st_error(ST_EIO, "%s: cannot create %s: %s", dir, tmp ? tmp : "sidecar",
+                      strerror(errno));
     if (!rc) {
         if (write_all(fd, text, strlen(text)) || fsync(fd))
             rc = st_error(ST_EIO, "%s: cannot write %s: %s", dir, tmp, strerror(errno));
-        if (close(fd) && !rc) rc = st_error(ST_EIO, "%s: cannot write %s: %s", dir, tmp, strerror(errno));
+        if (close(fd) && !rc)
+            rc = st_error(ST_EIO, "%s: cannot write %s: %s", dir, tmp, strerror(errno));
         if (!rc && rename(tmp, side))
             rc = st_error(ST_EIO, "%s: cannot rename %s into place: %s", dir, tmp, strerror(errno));
         if (rc) unlink(tmp);
@@ -200,7 +206,9 @@ int fs_xattr_write(int fd, const fs_rec_t *r) {
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!text) return st_error(ST_ENOMEM, "out of memory");
-    int rc = fsetxattr(fd, FS_XATTR_NAME, text, strlen(text), 0) == 0 ? 0 : errno == ENOTSUP ? 2 : 1;
+    int rc = fsetxattr(fd, FS_XATTR_NAME, text, strlen(text), 0) == 0 ? 0
+             : errno == ENOTSUP                                       ? 2
+                                                                      : 1;
     free(text);
     return rc;
 }
@@ -225,7 +233,8 @@ bool fs_lookup_rec(int fd, const struct stat *sb, const char *side, fs_rec_t *ou
 /* SHA-256 of the whole open file. The file may be replaced by a rename but
  * never rewritten in place by strata; a change seen here was made by another
  * tool, and the hash is retried so it describes one state of the file. */
-static int hash_fd(const fstore_t *fs, const char *key, int fd, const struct stat *sb, char out[65]) {
+static int hash_fd(const fstore_t *fs, const char *key, int fd, const struct stat *sb,
+                   char out[65]) {
     enum { CHUNK = 1 << 20 };
     uint8_t *buf = malloc(CHUNK);
     if (!buf) return st_error(ST_ENOMEM, "out of memory");
@@ -246,8 +255,8 @@ static int hash_fd(const fstore_t *fs, const char *key, int fd, const struct sta
         st_sha256_end(ctx, d);
         if (rc) break;
         struct stat now;
-        if (fstat(fd, &now) == 0 && now.st_size == sb->st_size && fs_mtime_ns(&now) == fs_mtime_ns(sb) &&
-            off == (uint64_t)sb->st_size) {
+        if (fstat(fd, &now) == 0 && now.st_size == sb->st_size &&
+            fs_mtime_ns(&now) == fs_mtime_ns(sb) && off == (uint64_t)sb->st_size) {
             st_hex(d, ST_SHA256_LEN, out);
             free(buf);
             return ST_OK;
@@ -257,8 +266,10 @@ static int hash_fd(const fstore_t *fs, const char *key, int fd, const struct sta
     free(buf);
     if (rc) return rc;
     char *u = fs_object_url((void *)fs, key);
-    rc = st_error(ST_ECONFLICT, "%s: the file keeps changing while it is read (modified in place by another program?)",
-                  u ? u : key);
+    rc = st_error(
+        ST_ECONFLICT,
+        "%s: the file keeps changing while it is read (modified in place by another program?)",
+        u ? u : key);
     free(u);
     return rc;
 }
@@ -284,10 +295,11 @@ static void cache_put(fstore_t *fs, const struct stat *sb, const char etag[65]) 
     pthread_mutex_unlock(&fs->mu);
 }
 
-static int etag_of(fstore_t *fs, const char *key, int fd, const struct stat *sb, const uint8_t *whole,
-                   char etag[65]) {
+static int etag_of(fstore_t *fs, const char *key, int fd, const struct stat *sb,
+                   const uint8_t *whole, char etag[65]) {
     if (cache_get(fs, sb, etag)) return ST_OK;
-    if (whole) st_sha256_hex(whole, (size_t)sb->st_size, etag);
+    if (whole)
+        st_sha256_hex(whole, (size_t)sb->st_size, etag);
     else {
         int rc = hash_fd(fs, key, fd, sb, etag);
         if (rc) return rc;
@@ -307,8 +319,8 @@ int fs_current_etag(fstore_t *fs, const char *key, int fd, const struct stat *sb
     return etag_of(fs, key, fd, sb, NULL, etag);
 }
 
-int fs_fill_info(fstore_t *fs, const char *key, int fd, const struct stat *sb, const char *path, const char *side,
-                 const uint8_t *whole, st_object_info_t *info) {
+int fs_fill_info(fstore_t *fs, const char *key, int fd, const struct stat *sb, const char *path,
+                 const char *side, const uint8_t *whole, st_object_info_t *info) {
     info->size = (uint64_t)sb->st_size;
     info->last_modified_us = fs_mtime_ns(sb) / 1000;
     info->meta = NULL;
@@ -325,7 +337,8 @@ int fs_fill_info(fstore_t *fs, const char *key, int fd, const struct stat *sb, c
         return ST_OK;
     }
     struct stat now;
-    if (stat(path, &now) != 0 || now.st_ino != sb->st_ino || now.st_dev != sb->st_dev) return FS_RETRY;
+    if (stat(path, &now) != 0 || now.st_ino != sb->st_ino || now.st_dev != sb->st_dev)
+        return FS_RETRY;
     snprintf(info->content_type, sizeof info->content_type, "%s", STORE_DEFAULT_CONTENT_TYPE);
     return etag_of(fs, key, fd, sb, whole, info->etag);
 }

@@ -68,7 +68,8 @@ static void obj_unref(mem_space_t *sp, mem_obj_t *o) {
 static mem_space_t *space_acquire(const char *name) {
     pthread_mutex_lock(&reg_mu);
     mem_space_t *sp = spaces;
-    while (sp && strcmp(sp->name, name)) sp = sp->next;
+    while (sp && strcmp(sp->name, name))
+        sp = sp->next;
     if (!sp && (sp = calloc(1, sizeof *sp))) {
         if (!(sp->name = strdup(name))) {
             free(sp);
@@ -89,12 +90,14 @@ static void space_release(mem_space_t *sp) {
     bool last = --sp->refs == 0;
     if (last) {
         mem_space_t **pp = &spaces;
-        while (*pp != sp) pp = &(*pp)->next;
+        while (*pp != sp)
+            pp = &(*pp)->next;
         *pp = sp->next;
     }
     pthread_mutex_unlock(&reg_mu);
     if (!last) return;
-    for (size_t i = 0; i < sp->n; i++) obj_free(sp->objs[i]);
+    for (size_t i = 0; i < sp->n; i++)
+        obj_free(sp->objs[i]);
     free(sp->objs);
     pthread_mutex_destroy(&sp->mu);
     free(sp->name);
@@ -106,8 +109,10 @@ static size_t lower_bound(const mem_space_t *sp, const char *key) {
     size_t lo = 0, hi = sp->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(sp->objs[mid]->key, key) < 0) lo = mid + 1;
-        else hi = mid;
+        if (strcmp(sp->objs[mid]->key, key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo;
 }
@@ -117,8 +122,10 @@ static size_t past_prefix(const mem_space_t *sp, const char *p) {
     size_t pl = strlen(p), lo = 0, hi = sp->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (strncmp(sp->objs[mid]->key, p, pl) <= 0) lo = mid + 1;
-        else hi = mid;
+        if (strncmp(sp->objs[mid]->key, p, pl) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo;
 }
@@ -148,7 +155,8 @@ static int not_found(mem_store_t *st, const char *key) {
 
 static int mem_open(const st_url_t *url, void **state, unsigned *caps) {
     if (url->nparams)
-        return st_error(ST_EINVAL, "mem://%s: unknown parameter '%s'", url->host, url->param_keys[0]);
+        return st_error(ST_EINVAL, "mem://%s: unknown parameter '%s'", url->host,
+                        url->param_keys[0]);
     mem_store_t *st = calloc(1, sizeof *st);
     if (!st) return st_error(ST_ENOMEM, "out of memory");
     size_t pl = strlen(url->path);
@@ -197,8 +205,8 @@ static mem_obj_t *get_ref(mem_store_t *st, const char *key) {
     return o;
 }
 
-static int mem_get_range(void *state, const char *key, int64_t offset, uint64_t length, bool whole, st_buf_t *out,
-                         st_object_info_t *info) {
+static int mem_get_range(void *state, const char *key, int64_t offset, uint64_t length, bool whole,
+                         st_buf_t *out, st_object_info_t *info) {
     mem_store_t *st = state;
     mem_obj_t *o = get_ref(st, key);
     if (!o) return not_found(st, key);
@@ -210,8 +218,8 @@ static int mem_get_range(void *state, const char *key, int64_t offset, uint64_t 
             start = o->size - n;
         } else if ((uint64_t)offset > o->size) {
             char *u = mem_object_url(st, key);
-            rc = st_error(ST_EINVAL, "%s: range offset %lld is beyond the end (%zu bytes)", u ? u : key,
-                          (long long)offset, o->size);
+            rc = st_error(ST_EINVAL, "%s: range offset %lld is beyond the end (%zu bytes)",
+                          u ? u : key, (long long)offset, o->size);
             free(u);
         } else {
             start = (uint64_t)offset;
@@ -234,8 +242,8 @@ static int mem_head(void *state, const char *key, st_object_info_t *info) {
 }
 
 /* Publishes a new object, taking ownership of data (also on failure). */
-static int commit_obj(mem_store_t *st, const char *key, uint8_t *data, size_t n, const st_put_opts_t *opts,
-                      st_object_info_t *info) {
+static int commit_obj(mem_store_t *st, const char *key, uint8_t *data, size_t n,
+                      const st_put_opts_t *opts, st_object_info_t *info) {
     mem_obj_t *o = calloc(1, sizeof *o);
     if (!o) {
         free(data);
@@ -267,7 +275,8 @@ static int commit_obj(mem_store_t *st, const char *key, uint8_t *data, size_t n,
     bool exists = i < sp->n && !strcmp(sp->objs[i]->key, o->key);
     if (opts->mode == ST_PUT_IF_ABSENT && exists) {
         rc = ST_ECONFLICT;
-    } else if (opts->mode == ST_PUT_IF_MATCH && (!exists || strcmp(sp->objs[i]->etag, opts->if_match))) {
+    } else if (opts->mode == ST_PUT_IF_MATCH &&
+               (!exists || strcmp(sp->objs[i]->etag, opts->if_match))) {
         rc = exists ? ST_ECONFLICT : ST_ENOTFOUND;
     } else if (exists) {
         old = sp->objs[i];
@@ -300,8 +309,8 @@ static int commit_obj(mem_store_t *st, const char *key, uint8_t *data, size_t n,
     return rc;
 }
 
-static int mem_put(void *state, const char *key, const void *data, size_t n, const st_put_opts_t *opts,
-                   st_object_info_t *info) {
+static int mem_put(void *state, const char *key, const void *data, size_t n,
+                   const st_put_opts_t *opts, st_object_info_t *info) {
     uint8_t *copy = malloc(n ? n : 1);
     if (!copy) return st_error(ST_ENOMEM, "out of memory");
     if (n) memcpy(copy, data, n);
@@ -343,7 +352,7 @@ typedef struct mem_list {
     size_t strip;    /* length of the handle's prefix */
     char *prefix;    /* full */
     char *delim;
-    char *resume;    /* last key or common prefix handed out (full) */
+    char *resume; /* last key or common prefix handed out (full) */
     bool resume_is_prefix;
     bool done;
     page_entry_t page[MEM_PAGE];
@@ -352,7 +361,8 @@ typedef struct mem_list {
 } mem_list_t;
 
 static void page_clear(mem_list_t *l) {
-    for (size_t i = 0; i < l->npage; i++) free(l->page[i].key);
+    for (size_t i = 0; i < l->npage; i++)
+        free(l->page[i].key);
     l->npage = l->pos = 0;
 }
 
@@ -363,9 +373,12 @@ static int fill_page(mem_list_t *l) {
     int rc = ST_OK;
     pthread_mutex_lock(&sp->mu);
     size_t i;
-    if (!l->resume) i = lower_bound(sp, l->prefix);
-    else if (l->resume_is_prefix) i = past_prefix(sp, l->resume);
-    else i = lower_bound(sp, l->resume) + (find(sp, l->resume) ? 1 : 0); /* first key > resume */
+    if (!l->resume)
+        i = lower_bound(sp, l->prefix);
+    else if (l->resume_is_prefix)
+        i = past_prefix(sp, l->resume);
+    else
+        i = lower_bound(sp, l->resume) + (find(sp, l->resume) ? 1 : 0); /* first key > resume */
     bool end = false;
     while (l->npage < MEM_PAGE && i < sp->n) {
         const mem_obj_t *o = sp->objs[i];
@@ -514,7 +527,8 @@ static int mem_writer_open(void *state, const char *key, const st_put_opts_t *op
     w->opts.meta = w->meta;
     if (opts->if_match) w->opts.if_match = w->if_match = strdup(opts->if_match);
     if (opts->content_type) w->opts.content_type = w->content_type = strdup(opts->content_type);
-    if (rc || !w->key || (opts->if_match && !w->if_match) || (opts->content_type && !w->content_type)) {
+    if (rc || !w->key || (opts->if_match && !w->if_match) ||
+        (opts->content_type && !w->content_type)) {
         writer_free(w);
         return st_error(ST_ENOMEM, "out of memory");
     }

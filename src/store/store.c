@@ -47,8 +47,8 @@ static int open_parsed(const st_url_t *u, st_store_t **out) {
     const st_store_backend_t *be = find_backend(u->scheme);
     if (!be) {
         if (!strcmp(u->scheme, "s3") || !strcmp(u->scheme, "az"))
-            return st_error(ST_EUNSUPPORTED, "%s:// stores are not available in this build of strata",
-                            u->scheme);
+            return st_error(ST_EUNSUPPORTED,
+                            "%s:// stores are not available in this build of strata", u->scheme);
         return st_error(ST_EINVAL, "unknown store scheme '%s' (expected file://, mem:// or s3://)",
                         u->scheme);
     }
@@ -92,9 +92,12 @@ int st_store_open_object(const char *url, st_store_t **store, char **key) {
      * written must end in a name. */
     size_t tl = strstr(url, "://") ? strcspn(url, "?") : strlen(url);
     size_t ls = tl;
-    while (ls > 0 && url[ls - 1] != '/') ls--;
-    if (tl == ls || (tl - ls == 1 && url[ls] == '.') || (tl - ls == 2 && !strncmp(url + ls, "..", 2))) {
-        rc = st_error(ST_EINVAL, "%s: the URL names a store, not an object (no key after the last '/')", url);
+    while (ls > 0 && url[ls - 1] != '/')
+        ls--;
+    if (tl == ls || (tl - ls == 1 && url[ls] == '.') ||
+        (tl - ls == 2 && !strncmp(url + ls, "..", 2))) {
+        rc = st_error(ST_EINVAL,
+                      "%s: the URL names a store, not an object (no key after the last '/')", url);
         goto done;
     }
     /* The key is the last segment; the store is everything before it. */
@@ -103,7 +106,8 @@ int st_store_open_object(const char *url, st_store_t **store, char **key) {
     char *slash = strrchr(path, '/');
     const char *name = slash ? slash + 1 : path;
     if (n == 0 || !*name || (!strcmp(u.scheme, "file") && !strcmp(path, "/"))) {
-        rc = st_error(ST_EINVAL, "%s: the URL names a store, not an object (no key after the last '/')", url);
+        rc = st_error(ST_EINVAL,
+                      "%s: the URL names a store, not an object (no key after the last '/')", url);
         goto done;
     }
     if ((rc = st_key_validate(name))) {
@@ -116,8 +120,10 @@ int st_store_open_object(const char *url, st_store_t **store, char **key) {
     }
     if (slash) {
         /* The file root "/x" keeps its leading '/'. */
-        if (slash == path) slash[1] = '\0';
-        else *slash = '\0';
+        if (slash == path)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
     } else {
         path[0] = '\0';
     }
@@ -162,10 +168,11 @@ int st_store_require(const st_store_t *s, unsigned caps, const char *purpose) {
     unsigned missing = caps & ~s->caps;
     if (!missing) return ST_OK;
     unsigned bit = missing & -missing;
-    return st_error(ST_EUNSUPPORTED,
-                    "%s: the store cannot guarantee %s (atomic conditional writes), which %s needs; "
-                    "refusing rather than risk two writers both winning",
-                    s->url, cap_name(bit), purpose && *purpose ? purpose : "this operation");
+    return st_error(
+        ST_EUNSUPPORTED,
+        "%s: the store cannot guarantee %s (atomic conditional writes), which %s needs; "
+        "refusing rather than risk two writers both winning",
+        s->url, cap_name(bit), purpose && *purpose ? purpose : "this operation");
 }
 
 void store_meta_free(st_meta_pair_t *meta, int n) {
@@ -208,7 +215,8 @@ static int meta_cmp(const void *a, const void *b) {
 /* Every backend reports metadata in one order (by key), whatever the wire or
  * the disk gave, so results compare equal across backends. */
 static void info_normalize(st_object_info_t *info) {
-    if (info && info->nmeta > 1) qsort(info->meta, (size_t)info->nmeta, sizeof *info->meta, meta_cmp);
+    if (info && info->nmeta > 1)
+        qsort(info->meta, (size_t)info->nmeta, sizeof *info->meta, meta_cmp);
 }
 
 static int check_store(const st_store_t *s, const char *what) {
@@ -237,50 +245,57 @@ static int check_meta(const st_store_t *s, const st_meta_pair_t *meta, int n) {
     size_t total = 0;
     for (int i = 0; i < n; i++) {
         const char *k = meta[i].key, *v = meta[i].value;
-        if (!k || !v) return st_error(ST_EINVAL, "%s: metadata pair %d has a NULL key or value", s->url, i);
+        if (!k || !v)
+            return st_error(ST_EINVAL, "%s: metadata pair %d has a NULL key or value", s->url, i);
         if (!*k) return st_error(ST_EINVAL, "%s: empty metadata name", s->url);
         for (const char *c = k; *c; c++)
             if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'))
-                return st_error(ST_EINVAL,
-                                "%s: metadata name '%.64s' may hold lowercase letters, digits and '-' only",
-                                s->url, printable_ascii(k) ? k : "?");
+                return st_error(
+                    ST_EINVAL,
+                    "%s: metadata name '%.64s' may hold lowercase letters, digits and '-' only",
+                    s->url, printable_ascii(k) ? k : "?");
         if (!printable_ascii(v))
             return st_error(ST_EINVAL, "%s: metadata '%s' must be printable ASCII", s->url, k);
         size_t vl = strlen(v);
         if (vl && (v[0] == ' ' || v[vl - 1] == ' '))
-            return st_error(ST_EINVAL, "%s: metadata '%s' has leading or trailing blanks", s->url, k);
+            return st_error(ST_EINVAL, "%s: metadata '%s' has leading or trailing blanks", s->url,
+                            k);
         for (int j = 0; j < i; j++)
-            if (!strcmp(meta[j].key, k)) return st_error(ST_EINVAL, "%s: metadata '%s' given twice", s->url, k);
+            if (!strcmp(meta[j].key, k))
+                return st_error(ST_EINVAL, "%s: metadata '%s' given twice", s->url, k);
         total += strlen(k) + vl;
     }
     if (total > STORE_META_MAX)
-        return st_error(ST_EINVAL, "%s: user metadata too large (%zu bytes, at most %d)", s->url, total,
-                        STORE_META_MAX);
+        return st_error(ST_EINVAL, "%s: user metadata too large (%zu bytes, at most %d)", s->url,
+                        total, STORE_META_MAX);
     return ST_OK;
 }
 
 /* Checks opts and fills *norm with a copy whose ETag has its quotes removed
  * (ETags are opaque and compared without quotes everywhere). */
-static int check_opts(const st_store_t *s, const st_put_opts_t *opts, st_put_opts_t *norm, char *etag_buf,
-                      size_t etag_cap) {
+static int check_opts(const st_store_t *s, const st_put_opts_t *opts, st_put_opts_t *norm,
+                      char *etag_buf, size_t etag_cap) {
     memset(norm, 0, sizeof *norm);
     if (!opts) return ST_OK;
     *norm = *opts;
-    if (opts->mode != ST_PUT_PLAIN && opts->mode != ST_PUT_IF_ABSENT && opts->mode != ST_PUT_IF_MATCH)
+    if (opts->mode != ST_PUT_PLAIN && opts->mode != ST_PUT_IF_ABSENT &&
+        opts->mode != ST_PUT_IF_MATCH)
         return st_error(ST_EINVAL, "%s: unknown put mode %d", s->url, (int)opts->mode);
     /* A condition the store cannot enforce would silently become a plain
      * put that overwrites: refuse it instead. */
-    unsigned need = opts->mode == ST_PUT_IF_ABSENT ? ST_CAP_PUT_IF_ABSENT
+    unsigned need = opts->mode == ST_PUT_IF_ABSENT  ? ST_CAP_PUT_IF_ABSENT
                     : opts->mode == ST_PUT_IF_MATCH ? ST_CAP_PUT_IF_MATCH
-                                                     : 0;
+                                                    : 0;
     if (need && !(s->caps & need))
-        return st_store_require(s, need, opts->mode == ST_PUT_IF_ABSENT ? "an if-absent put" : "an if-match put");
+        return st_store_require(
+            s, need, opts->mode == ST_PUT_IF_ABSENT ? "an if-absent put" : "an if-match put");
     if (opts->mode == ST_PUT_IF_MATCH) {
         const char *e = opts->if_match;
         if (!e || !*e) return st_error(ST_EINVAL, "%s: if-match put without an ETag", s->url);
         size_t n = strlen(e);
         if (n >= 2 && e[0] == '"' && e[n - 1] == '"') e++, n -= 2;
-        if (n == 0 || n >= etag_cap) return st_error(ST_EINVAL, "%s: bad ETag for if-match", s->url);
+        if (n == 0 || n >= etag_cap)
+            return st_error(ST_EINVAL, "%s: bad ETag for if-match", s->url);
         memcpy(etag_buf, e, n);
         etag_buf[n] = '\0';
         if (!printable_ascii(etag_buf) || strchr(etag_buf, '"'))
@@ -291,8 +306,10 @@ static int check_opts(const st_store_t *s, const st_put_opts_t *opts, st_put_opt
     }
     if (opts->content_type) {
         size_t n = strlen(opts->content_type);
-        if (n == 0 || n >= sizeof(((st_object_info_t *)0)->content_type) || !printable_ascii(opts->content_type))
-            return st_error(ST_EINVAL, "%s: bad content type (printable ASCII, 1 to 127 bytes)", s->url);
+        if (n == 0 || n >= sizeof(((st_object_info_t *)0)->content_type) ||
+            !printable_ascii(opts->content_type))
+            return st_error(ST_EINVAL, "%s: bad content type (printable ASCII, 1 to 127 bytes)",
+                            s->url);
     }
     return check_meta(s, opts->meta, opts->nmeta);
 }
@@ -302,7 +319,8 @@ static int check_opts(const st_store_t *s, const st_put_opts_t *opts, st_put_opt
 static int cond_result(const st_store_t *s, const char *key, const st_put_opts_t *o, int rc) {
     if (rc == ST_ENOTFOUND && o->mode == ST_PUT_IF_MATCH) {
         char *u = st_store_object_url(s, key);
-        rc = st_error(ST_ECONFLICT, "%s: if-match put failed: the object does not exist", u ? u : key);
+        rc = st_error(ST_ECONFLICT, "%s: if-match put failed: the object does not exist",
+                      u ? u : key);
         free(u);
     }
     return rc;
@@ -324,8 +342,8 @@ int st_store_get(st_store_t *s, const char *key, st_buf_t *out, st_object_info_t
     return ST_OK;
 }
 
-int st_store_get_range_info(st_store_t *s, const char *key, int64_t offset, uint64_t length, st_buf_t *out,
-                            st_object_info_t *info) {
+int st_store_get_range_info(st_store_t *s, const char *key, int64_t offset, uint64_t length,
+                            st_buf_t *out, st_object_info_t *info) {
     int rc = check_store(s, "st_store_get_range");
     if (rc || (rc = check_key(s, key))) return rc;
     if (!out) return st_error(ST_EINVAL, "%s: NULL output buffer", s->url);
@@ -338,14 +356,15 @@ int st_store_get_range_info(st_store_t *s, const char *key, int64_t offset, uint
         if ((rc = st_store_head(s, key, hi))) return rc;
         if (offset >= 0 && (uint64_t)offset > hi->size) {
             char *u = st_store_object_url(s, key);
-            rc = st_error(ST_EINVAL, "%s: range offset %lld is beyond the end (%llu bytes)", u ? u : key,
-                          (long long)offset, (unsigned long long)hi->size);
+            rc = st_error(ST_EINVAL, "%s: range offset %lld is beyond the end (%llu bytes)",
+                          u ? u : key, (long long)offset, (unsigned long long)hi->size);
             free(u);
         }
         if (rc || !info) st_object_info_free(hi);
         return rc;
     }
-    if (offset >= 0 && length > (uint64_t)INT64_MAX - (uint64_t)offset) length = (uint64_t)INT64_MAX - (uint64_t)offset;
+    if (offset >= 0 && length > (uint64_t)INT64_MAX - (uint64_t)offset)
+        length = (uint64_t)INT64_MAX - (uint64_t)offset;
     if (offset < 0) offset = -1;
     size_t len0 = out->len;
     rc = s->be->get_range(s->state, key, offset, length, false, out, info);
@@ -378,12 +397,13 @@ int st_store_get_range_info(st_store_t *s, const char *key, int64_t offset, uint
     return ST_OK;
 }
 
-int st_store_get_range(st_store_t *s, const char *key, int64_t offset, uint64_t length, st_buf_t *out) {
+int st_store_get_range(st_store_t *s, const char *key, int64_t offset, uint64_t length,
+                       st_buf_t *out) {
     return st_store_get_range_info(s, key, offset, length, out, NULL);
 }
 
-int st_store_put(st_store_t *s, const char *key, const void *data, size_t n, const st_put_opts_t *opts,
-                 st_object_info_t *info) {
+int st_store_put(st_store_t *s, const char *key, const void *data, size_t n,
+                 const st_put_opts_t *opts, st_object_info_t *info) {
     int rc = check_store(s, "st_store_put");
     if (rc || (rc = check_key(s, key))) return rc;
     if (!data && n) return st_error(ST_EINVAL, "%s: NULL data", s->url);
@@ -423,7 +443,8 @@ int st_store_delete(st_store_t *s, const char *key) {
 static int check_prefix(const st_store_t *s, const char *prefix) {
     size_t n = strlen(prefix);
     if (n == 0) return ST_OK;
-    if (n >= ST_KEY_MAX) return st_error(ST_EINVAL, "%s: list prefix too long (%zu bytes)", s->url, n);
+    if (n >= ST_KEY_MAX)
+        return st_error(ST_EINVAL, "%s: list prefix too long (%zu bytes)", s->url, n);
     char probe[ST_KEY_MAX + 1];
     memcpy(probe, prefix, n);
     probe[n] = 'x';
@@ -442,7 +463,8 @@ int st_store_list(st_store_t *s, const char *prefix, const char *delimiter, st_l
     if ((rc = check_prefix(s, prefix))) return rc;
     if (delimiter && !*delimiter) delimiter = NULL;
     if (delimiter && (strlen(delimiter) > 16 || !printable_ascii(delimiter)))
-        return st_error(ST_EINVAL, "%s: bad list delimiter (1 to 16 printable ASCII characters)", s->url);
+        return st_error(ST_EINVAL, "%s: bad list delimiter (1 to 16 printable ASCII characters)",
+                        s->url);
     st_list_iter_t *it = calloc(1, sizeof *it);
     if (!it) return st_error(ST_ENOMEM, "out of memory");
     if ((rc = s->be->list(s->state, prefix, delimiter, &it->it, &it->ops))) {
@@ -471,7 +493,8 @@ size_t st_list_iter_buffered(const st_list_iter_t *it) {
     return it->ops->buffered(it->it);
 }
 
-int st_store_writer_open(st_store_t *s, const char *key, const st_put_opts_t *opts, st_store_writer_t **out) {
+int st_store_writer_open(st_store_t *s, const char *key, const st_put_opts_t *opts,
+                         st_store_writer_t **out) {
     int rc = check_store(s, "st_store_writer_open");
     if (rc || (rc = check_key(s, key))) return rc;
     if (!out) return st_error(ST_EINVAL, "%s: NULL writer", s->url);

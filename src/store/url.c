@@ -58,7 +58,8 @@ static int pct_decode(const char *s, size_t n, const char *what, char **out) {
         }
         if (c < 0x20 || c == 0x7f) {
             free(d);
-            return st_error(ST_EINVAL, "control character 0x%02x in the %s of a store URL", c, what);
+            return st_error(ST_EINVAL, "control character 0x%02x in the %s of a store URL", c,
+                            what);
         }
         d[j++] = (char)c;
     }
@@ -77,14 +78,16 @@ static char *normalize_abs(const char *path) {
     size_t len = 0;
     const char *p = path;
     while (*p) {
-        while (*p == '/') p++;
+        while (*p == '/')
+            p++;
         const char *end = strchr(p, '/');
         size_t seg = end ? (size_t)(end - p) : strlen(p);
         if (seg == 0) break;
         if (seg == 1 && p[0] == '.') {
             /* skip */
         } else if (seg == 2 && p[0] == '.' && p[1] == '.') {
-            while (len > 0 && out[len - 1] != '/') len--;
+            while (len > 0 && out[len - 1] != '/')
+                len--;
             if (len > 0) len--; /* the '/' before the dropped segment */
         } else {
             out[len++] = '/';
@@ -114,7 +117,8 @@ static int parse_plain_path(const char *text, st_url_t *u) {
     } else {
         char cwd[4096];
         if (!getcwd(cwd, sizeof cwd))
-            return st_error(ST_EIO, "%s: cannot resolve a relative path: %s", text, strerror(errno));
+            return st_error(ST_EIO, "%s: cannot resolve a relative path: %s", text,
+                            strerror(errno));
         size_t n = strlen(cwd) + strlen(text) + 2;
         abs = malloc(n);
         if (abs) snprintf(abs, n, "%s/%s", cwd, text);
@@ -131,7 +135,8 @@ static int parse_plain_path(const char *text, st_url_t *u) {
 static int parse_query(const char *q, st_url_t *u) {
     if (!*q) return ST_OK;
     int cap = 1;
-    for (const char *p = q; *p; p++) cap += *p == '&';
+    for (const char *p = q; *p; p++)
+        cap += *p == '&';
     u->param_keys = calloc((size_t)cap, sizeof *u->param_keys);
     u->param_values = calloc((size_t)cap, sizeof *u->param_values);
     if (!u->param_keys || !u->param_values) return st_error(ST_ENOMEM, "out of memory");
@@ -144,7 +149,9 @@ static int parse_query(const char *q, st_url_t *u) {
             size_t klen = eq ? (size_t)(eq - p) : len;
             char *k = NULL, *v = NULL;
             int rc = pct_decode(p, klen, "query", &k);
-            if (!rc) rc = eq ? pct_decode(eq + 1, len - klen - 1, "query", &v) : ((v = strdup("")) ? 0 : ST_ENOMEM);
+            if (!rc)
+                rc = eq ? pct_decode(eq + 1, len - klen - 1, "query", &v)
+                        : ((v = strdup("")) ? 0 : ST_ENOMEM);
             if (rc || !*k) {
                 free(k);
                 free(v);
@@ -171,10 +178,12 @@ static int parse_query(const char *q, st_url_t *u) {
  * valid key segment (the prefix becomes part of every key). */
 static int clean_prefix(char *path, const char *what) {
     char *s = path;
-    while (*s == '/') s++;
+    while (*s == '/')
+        s++;
     memmove(path, s, strlen(s) + 1);
     size_t n = strlen(path);
-    while (n > 0 && path[n - 1] == '/') path[--n] = '\0';
+    while (n > 0 && path[n - 1] == '/')
+        path[--n] = '\0';
     if (n == 0) return ST_OK;
     if (st_key_validate(path)) return st_error_prefix(ST_EINVAL, "%s", what);
     return ST_OK;
@@ -193,9 +202,12 @@ int store_url_parse(const char *text, st_url_t *u) {
     size_t slen = (size_t)(sep - text);
     u->scheme = strndup(text, slen);
     if (!u->scheme) return st_error(ST_ENOMEM, "out of memory");
-    for (char *c = u->scheme; *c; c++) *c = (char)tolower((unsigned char)*c);
+    for (char *c = u->scheme; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
     p = sep + 3;
-    if (strchr(p, '#')) return st_error(ST_EINVAL, "%s://...: fragments ('#') are not allowed in store URLs", u->scheme);
+    if (strchr(p, '#'))
+        return st_error(ST_EINVAL, "%s://...: fragments ('#') are not allowed in store URLs",
+                        u->scheme);
 
     const char *q = strchr(p, '?');
     const char *end = q ? q : p + strlen(p);
@@ -203,8 +215,10 @@ int store_url_parse(const char *text, st_url_t *u) {
     const char *host_end = slash ? slash : end;
     /* Never echo what precedes '@': it would be a secret. */
     if (memchr(p, '@', (size_t)(host_end - p)))
-        return st_error(ST_EINVAL, "%s://...: credentials in store URLs are not supported (use the environment)",
-                        u->scheme);
+        return st_error(
+            ST_EINVAL,
+            "%s://...: credentials in store URLs are not supported (use the environment)",
+            u->scheme);
     int rc = pct_decode(p, (size_t)(host_end - p), "host", &u->host);
     if (rc) return rc;
     char *rawpath = NULL;
@@ -218,14 +232,16 @@ int store_url_parse(const char *text, st_url_t *u) {
     if (!strcmp(u->scheme, "file")) {
         if (*u->host && strcmp(u->host, "localhost")) {
             free(rawpath);
-            return st_error(ST_EINVAL,
-                            "file://%s...: file URLs name a local absolute path (file:///dir), not host '%s'",
-                            u->host, u->host);
+            return st_error(
+                ST_EINVAL,
+                "file://%s...: file URLs name a local absolute path (file:///dir), not host '%s'",
+                u->host, u->host);
         }
         u->host[0] = '\0';
         if (rawpath[0] != '/') {
             free(rawpath);
-            return st_error(ST_EINVAL, "file:// URL without a path (expected file:///absolute/dir)");
+            return st_error(ST_EINVAL,
+                            "file:// URL without a path (expected file:///absolute/dir)");
         }
         u->path = normalize_abs(rawpath);
         free(rawpath);
@@ -238,8 +254,9 @@ int store_url_parse(const char *text, st_url_t *u) {
                         !strcmp(u->scheme, "s3") ? "bucket" : "store");
     for (const char *c = u->host; *c; c++)
         if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_' && *c != '.')
-            return st_error(ST_EINVAL, "%s://%s: the %s may hold letters, digits, '-', '_' and '.' only",
-                            u->scheme, u->host, !strcmp(u->scheme, "s3") ? "bucket name" : "store name");
+            return st_error(
+                ST_EINVAL, "%s://%s: the %s may hold letters, digits, '-', '_' and '.' only",
+                u->scheme, u->host, !strcmp(u->scheme, "s3") ? "bucket name" : "store name");
     if (strlen(u->host) > 255) return st_error(ST_EINVAL, "%s://: name too long", u->scheme);
     if ((rc = clean_prefix(u->path, u->scheme))) return rc;
     return ST_OK;

@@ -50,8 +50,10 @@ static int write_rows(st_pq_sink_t *sink, int64_t rows) {
         char name[48];
         snprintf(name, sizeof name, "borehole-%06lld-%s", (long long)r, r % 3 ? "clay" : "sand");
         st_col_append_i64(&b->cols[0], r);
-        if (r % 7 == 0) st_col_append_null(&b->cols[1]);
-        else st_col_append_bytes(&b->cols[1], name, strlen(name));
+        if (r % 7 == 0)
+            st_col_append_null(&b->cols[1]);
+        else
+            st_col_append_bytes(&b->cols[1], name, strlen(name));
         st_col_append_double(&b->cols[2], (double)r / 8.0);
         st_batch_end_row(b);
     }
@@ -131,7 +133,8 @@ static void roundtrip(const char *store_url, int64_t rows) {
 
     /* A missing object and a non-Parquet object fail cleanly. */
     assert_int_equal(st_pq_source_store(s, "tables/missing.parquet", &src), ST_ENOTFOUND);
-    assert_int_equal(st_store_put(s, "tables/not.parquet", "definitely not parquet", 22, NULL, NULL), ST_OK);
+    assert_int_equal(
+        st_store_put(s, "tables/not.parquet", "definitely not parquet", 22, NULL, NULL), ST_OK);
     assert_int_equal(st_pq_source_store(s, "tables/not.parquet", &src), ST_OK);
     assert_int_equal(st_pq_open(&src, &f), ST_ECORRUPT);
     assert_non_null(strstr(st_errmsg(), "not.parquet"));

@@ -79,10 +79,12 @@ static void test_caps(void **state) {
     unsigned caps = st_store_caps(g_s);
     if (!strncmp(g_url, "mem:", 4) || !strncmp(g_url, "file:", 5)) {
         assert_int_equal(caps, ST_CAP_PUT_IF_ABSENT | ST_CAP_PUT_IF_MATCH);
-        assert_int_equal(st_store_require(g_s, ST_CAP_PUT_IF_ABSENT | ST_CAP_PUT_IF_MATCH, "test"), ST_OK);
+        assert_int_equal(st_store_require(g_s, ST_CAP_PUT_IF_ABSENT | ST_CAP_PUT_IF_MATCH, "test"),
+                         ST_OK);
     }
     if (!(caps & ST_CAP_PUT_IF_ABSENT)) {
-        assert_int_equal(st_store_require(g_s, ST_CAP_PUT_IF_ABSENT, "record commits"), ST_EUNSUPPORTED);
+        assert_int_equal(st_store_require(g_s, ST_CAP_PUT_IF_ABSENT, "record commits"),
+                         ST_EUNSUPPORTED);
         assert_non_null(strstr(st_errmsg(), "record commits"));
     }
     assert_non_null(st_store_url(g_s));
@@ -110,7 +112,8 @@ static void test_roundtrip_empty(void **state) {
 static void test_roundtrip_small(void **state) {
     (void)state;
     uint8_t data[300];
-    for (size_t i = 0; i < sizeof data; i++) data[i] = (uint8_t)(i * 7); /* includes NUL and high bytes */
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 7); /* includes NUL and high bytes */
     st_object_info_t info;
     assert_int_equal(st_store_put(g_s, K("rt/small.bin"), data, sizeof data, NULL, &info), ST_OK);
     assert_int_equal(info.size, sizeof data);
@@ -144,7 +147,8 @@ static void test_roundtrip_small(void **state) {
     assert_content(utf, "utf8", 4);
     /* A long valid key (segments kept well under file-name limits). */
     char longkey[700] = "rt/long";
-    while (strlen(longkey) < 600) strcat(longkey, "/0123456789abcdefghij0123456789abcdefghij");
+    while (strlen(longkey) < 600)
+        strcat(longkey, "/0123456789abcdefghij0123456789abcdefghij");
     put_str(K("%s", longkey), "long");
     assert_content(K("%s", longkey), "long", 4);
 }
@@ -176,7 +180,8 @@ static void test_roundtrip_100mib(void **state) {
     st_object_info_free(&gi);
     /* A range far into the object. */
     st_buf_reset(&b);
-    assert_int_equal(st_store_get_range(g_s, K("rt/big.bin"), (int64_t)(n - 1000), 5000, &b), ST_OK);
+    assert_int_equal(st_store_get_range(g_s, K("rt/big.bin"), (int64_t)(n - 1000), 5000, &b),
+                     ST_OK);
     assert_int_equal(b.len, 1000);
     assert_memory_equal(b.data, data + n - 1000, 1000);
     st_buf_free(&b);
@@ -186,14 +191,14 @@ static void test_roundtrip_100mib(void **state) {
 
 /* ---- ranges ---- */
 
-static void expect_range(const char *key, const uint8_t *data, int64_t off, uint64_t len, size_t want_off,
-                         size_t want_len) {
+static void expect_range(const char *key, const uint8_t *data, int64_t off, uint64_t len,
+                         size_t want_off, size_t want_len) {
     st_buf_t b = ST_BUF_INIT;
     int rc = st_store_get_range(g_s, key, off, len, &b);
     if (rc) fail_msg("range %lld+%llu: %s", (long long)off, (unsigned long long)len, st_errmsg());
     if (b.len != want_len)
-        fail_msg("range %lld+%llu: got %zu bytes, want %zu", (long long)off, (unsigned long long)len, b.len,
-                 want_len);
+        fail_msg("range %lld+%llu: got %zu bytes, want %zu", (long long)off,
+                 (unsigned long long)len, b.len, want_len);
     if (want_len) assert_memory_equal(b.data, data + want_off, want_len);
     st_buf_free(&b);
 }
@@ -207,15 +212,15 @@ static void test_get_range(void **state) {
     expect_range(k, data, 0, 10, 0, 10);
     expect_range(k, data, 100, 250, 100, 250);
     expect_range(k, data, 999, 1, 999, 1);
-    expect_range(k, data, 990, 20, 990, 10);        /* cut at the end */
-    expect_range(k, data, 0, 1000000, 0, 1000);     /* longer than the object */
-    expect_range(k, data, 1000, 5, 1000, 0);        /* starts exactly at the end: empty */
-    expect_range(k, data, 0, UINT64_MAX, 0, 1000);  /* no overflow */
-    expect_range(k, data, -1, 10, 990, 10);         /* suffix */
+    expect_range(k, data, 990, 20, 990, 10);       /* cut at the end */
+    expect_range(k, data, 0, 1000000, 0, 1000);    /* longer than the object */
+    expect_range(k, data, 1000, 5, 1000, 0);       /* starts exactly at the end: empty */
+    expect_range(k, data, 0, UINT64_MAX, 0, 1000); /* no overflow */
+    expect_range(k, data, -1, 10, 990, 10);        /* suffix */
     expect_range(k, data, -1, 1, 999, 1);
     expect_range(k, data, -1, 1000, 0, 1000);
-    expect_range(k, data, -5, 5000, 0, 1000);       /* suffix longer than the object */
-    expect_range(k, data, 10, 0, 10, 0);            /* zero length */
+    expect_range(k, data, -5, 5000, 0, 1000); /* suffix longer than the object */
+    expect_range(k, data, 10, 0, 10, 0);      /* zero length */
     expect_range(k, data, -1, 0, 0, 0);
 
     st_buf_t b = ST_BUF_INIT;
@@ -332,7 +337,8 @@ typedef struct seen {
 } seen_t;
 
 /* Lists into `out` (at most max entries); returns the count. */
-static int list_all(const char *prefix, const char *delim, seen_t *out, int max, size_t *max_buffered) {
+static int list_all(const char *prefix, const char *delim, seen_t *out, int max,
+                    size_t *max_buffered) {
     st_list_iter_t *it;
     int rc = st_store_list(g_s, prefix, delim, &it);
     if (rc) fail_msg("list %s: %s", prefix, st_errmsg());
@@ -364,20 +370,24 @@ static void expect_list(const char *prefix, const char *delim, const char *const
     for (int i = 0; i < n && i < nwant; i++) {
         const char *w = want[i];
         /* Entries ending with the delimiter are common prefixes. */
-        bool pre = delim && strlen(w) >= strlen(delim) && !strcmp(w + strlen(w) - strlen(delim), delim);
+        bool pre =
+            delim && strlen(w) >= strlen(delim) && !strcmp(w + strlen(w) - strlen(delim), delim);
         char full[1100];
         snprintf(full, sizeof full, "%s%s", g_run, w);
         if (strcmp(got[i].key, full) || got[i].is_prefix != pre)
-            fail_msg("list '%s' delim '%s' entry %d: got '%s'%s, want '%s'%s", prefix, delim ? delim : "", i,
-                     got[i].key, got[i].is_prefix ? " (prefix)" : "", full, pre ? " (prefix)" : "");
+            fail_msg("list '%s' delim '%s' entry %d: got '%s'%s, want '%s'%s", prefix,
+                     delim ? delim : "", i, got[i].key, got[i].is_prefix ? " (prefix)" : "", full,
+                     pre ? " (prefix)" : "");
     }
-    if (n != nwant) fail_msg("list '%s' delim '%s': %d entries, want %d", prefix, delim ? delim : "", n, nwant);
+    if (n != nwant)
+        fail_msg("list '%s' delim '%s': %d entries, want %d", prefix, delim ? delim : "", n, nwant);
 }
 
 static void test_list(void **state) {
     (void)state;
     const char *keys[] = {"l/d", "l/b/2", "l/a", "l/c/d/e", "l/b-c", "l/b/1", "l/c/x", "l/.dot"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) put_str(K("%s", keys[i]), keys[i]);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        put_str(K("%s", keys[i]), keys[i]);
 
     const char *all[] = {"l/.dot", "l/a", "l/b-c", "l/b/1", "l/b/2", "l/c/d/e", "l/c/x", "l/d"};
     expect_list(K("l/"), NULL, all, 8);
@@ -425,7 +435,9 @@ static void test_list(void **state) {
     assert_null(it);
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static void test_list_pagination(void **state) {
     (void)state;
@@ -436,8 +448,10 @@ static void test_list_pagination(void **state) {
     for (int i = 0; i < N; i++) {
         int j = (int)(((long)i * 7919) % N);
         char k[64];
-        if (j < N - DIRS) snprintf(k, sizeof k, "pg/k%04d", j);
-        else snprintf(k, sizeof k, "pg/sub%03d/x", j - (N - DIRS));
+        if (j < N - DIRS)
+            snprintf(k, sizeof k, "pg/k%04d", j);
+        else
+            snprintf(k, sizeof k, "pg/sub%03d/x", j - (N - DIRS));
         want[i] = strdup(K("%s", k));
         int rc = st_store_put(g_s, want[i], k, strlen(k), NULL, NULL);
         if (rc) fail_msg("put %s: %s", want[i], st_errmsg());
@@ -449,7 +463,8 @@ static void test_list_pagination(void **state) {
     int n = list_all(K("pg/"), NULL, got, N + 10, &maxbuf);
     assert_int_equal(n, N);
     for (int i = 0; i < N; i++) {
-        if (strcmp(got[i].key, want[i])) fail_msg("entry %d: got %s, want %s", i, got[i].key, want[i]);
+        if (strcmp(got[i].key, want[i]))
+            fail_msg("entry %d: got %s, want %s", i, got[i].key, want[i]);
         assert_false(got[i].is_prefix);
         if (i) assert_true(strcmp(got[i - 1].key, got[i].key) < 0); /* ordered, no duplicates */
     }
@@ -469,7 +484,8 @@ static void test_list_pagination(void **state) {
     /* The run's top level rolls all of it into one prefix. */
     n = list_all(g_run, "/", got, N + 10, NULL);
     bool found = false;
-    for (int i = 0; i < n; i++) found |= got[i].is_prefix && !strcmp(got[i].key, K("pg/"));
+    for (int i = 0; i < n; i++)
+        found |= got[i].is_prefix && !strcmp(got[i].key, K("pg/"));
     assert_true(found);
 
     for (int i = 0; i < N; i++) {
@@ -488,21 +504,42 @@ static void test_hostile_keys(void **state) {
     char longkey[ST_KEY_MAX + 2];
     memset(longkey, 'a', sizeof longkey - 1);
     longkey[sizeof longkey - 1] = '\0';
-    const char *bad[] = {"", "/abs", "..", "../escape-ct", "a/../../escape-ct", "a/..", "./a", "a/./b",
-                         "a//b", "a/", "/", "a\x01" "b", "a\nb", "a\rb", "tab\there", "del\x7f", "back\\slash",
-                         "\xff\xfe", "bad\xc3(", longkey};
+    const char *bad[] = {"",
+                         "/abs",
+                         "..",
+                         "../escape-ct",
+                         "a/../../escape-ct",
+                         "a/..",
+                         "./a",
+                         "a/./b",
+                         "a//b",
+                         "a/",
+                         "/",
+                         "a\x01"
+                         "b",
+                         "a\nb",
+                         "a\rb",
+                         "tab\there",
+                         "del\x7f",
+                         "back\\slash",
+                         "\xff\xfe",
+                         "bad\xc3(",
+                         longkey};
     put_str(K("hostile/a/b"), "inside");
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *k = bad[i];
         st_buf_t b = ST_BUF_INIT;
         st_object_info_t info;
         if (st_store_get(g_s, k, &b, &info) != ST_EINVAL) fail_msg("get accepted bad key #%zu", i);
-        if (st_store_get_range(g_s, k, 0, 1, &b) != ST_EINVAL) fail_msg("range accepted bad key #%zu", i);
-        if (st_store_put(g_s, k, "x", 1, NULL, NULL) != ST_EINVAL) fail_msg("put accepted bad key #%zu", i);
+        if (st_store_get_range(g_s, k, 0, 1, &b) != ST_EINVAL)
+            fail_msg("range accepted bad key #%zu", i);
+        if (st_store_put(g_s, k, "x", 1, NULL, NULL) != ST_EINVAL)
+            fail_msg("put accepted bad key #%zu", i);
         if (st_store_head(g_s, k, &info) != ST_EINVAL) fail_msg("head accepted bad key #%zu", i);
         if (st_store_delete(g_s, k) != ST_EINVAL) fail_msg("delete accepted bad key #%zu", i);
         st_store_writer_t *w = NULL;
-        if (st_store_writer_open(g_s, k, NULL, &w) != ST_EINVAL) fail_msg("writer accepted bad key #%zu", i);
+        if (st_store_writer_open(g_s, k, NULL, &w) != ST_EINVAL)
+            fail_msg("writer accepted bad key #%zu", i);
         assert_null(w);
         assert_true(strlen(st_errmsg()) > 0);
         assert_int_equal(b.len, 0);
@@ -538,7 +575,8 @@ typedef struct racer {
 } racer_t;
 
 static void racer_content(int idx, char *buf, size_t cap) {
-    snprintf(buf, cap, "racer %d of %d, pid %d: %0*d", idx, RACERS, (int)getpid(), 64 + idx * 13, idx);
+    snprintf(buf, cap, "racer %d of %d, pid %d: %0*d", idx, RACERS, (int)getpid(), 64 + idx * 13,
+             idx);
 }
 
 /* One contender: its own handle from the URL, then one conditional put. */
@@ -566,7 +604,8 @@ static void *race_thread(void *arg) {
  * one won and all others got ST_ECONFLICT. */
 static int race(const char *key, st_put_mode_t mode, const char *etag, int *winner_pid) {
     racer_t r[RACERS];
-    for (int i = 0; i < RACERS; i++) r[i] = (racer_t){i, key, mode, etag, 0, NULL};
+    for (int i = 0; i < RACERS; i++)
+        r[i] = (racer_t){i, key, mode, etag, 0, NULL};
     int pids[RACERS];
     if (!strncmp(g_url, "mem:", 4)) {
         pthread_barrier_t bar;
@@ -576,9 +615,11 @@ static int race(const char *key, st_put_mode_t mode, const char *etag, int *winn
             r[i].barrier = &bar;
             pthread_create(&t[i], NULL, race_thread, &r[i]);
         }
-        for (int i = 0; i < RACERS; i++) pthread_join(t[i], NULL);
+        for (int i = 0; i < RACERS; i++)
+            pthread_join(t[i], NULL);
         pthread_barrier_destroy(&bar);
-        for (int i = 0; i < RACERS; i++) pids[i] = (int)getpid();
+        for (int i = 0; i < RACERS; i++)
+            pids[i] = (int)getpid();
     } else {
         int go[2];
         assert_int_equal(pipe(go), 0);
@@ -626,7 +667,8 @@ static int race(const char *key, st_put_mode_t mode, const char *etag, int *winn
 static void check_winner(const char *key, int won, int pid) {
     char content[256];
     /* The content names the winner's pid (the child's, for processes). */
-    snprintf(content, sizeof content, "racer %d of %d, pid %d: %0*d", won, RACERS, pid, 64 + won * 13, won);
+    snprintf(content, sizeof content, "racer %d of %d, pid %d: %0*d", won, RACERS, pid,
+             64 + won * 13, won);
     assert_content(key, content, strlen(content));
 }
 
@@ -713,7 +755,8 @@ static void test_delete(void **state) {
     assert_int_equal(st_store_get_range(g_s, k, 0, 1, &b), ST_ENOTFOUND);
     assert_int_equal(st_store_head(g_s, k, NULL), ST_ENOTFOUND);
     assert_int_equal(st_store_delete(g_s, k), ST_ENOTFOUND);
-    assert_int_equal(st_store_delete(g_s, K("del/a")), ST_ENOTFOUND); /* a "directory" is no object */
+    assert_int_equal(st_store_delete(g_s, K("del/a")),
+                     ST_ENOTFOUND); /* a "directory" is no object */
     assert_int_equal(b.len, 0);
     const char *left[] = {"del/keep"};
     expect_list(K("del/"), "/", left, 1);
@@ -891,7 +934,8 @@ static int teardown(void **state) {
         }
         st_list_close(it);
         for (int i = 0; i < n; i++) {
-            if (st_store_delete(g_s, keys[i]) && pass == 0) fprintf(stderr, "cleanup %s: %s\n", keys[i], st_errmsg());
+            if (st_store_delete(g_s, keys[i]) && pass == 0)
+                fprintf(stderr, "cleanup %s: %s\n", keys[i], st_errmsg());
             free(keys[i]);
         }
         free(keys);
@@ -942,7 +986,8 @@ int main(void) {
     const char *env = getenv("STRATA_TEST_STORE_URL");
     if (env && *env) {
         char root[4096] = "";
-        if (!strncmp(env, "file://", 7)) snprintf(root, sizeof root, "%.*s", (int)strcspn(env + 7, "?"), env + 7);
+        if (!strncmp(env, "file://", 7))
+            snprintf(root, sizeof root, "%.*s", (int)strcspn(env + 7, "?"), env + 7);
         return run_suite(env, *root ? root : NULL) ? 1 : 0;
     }
     int fails = 0;

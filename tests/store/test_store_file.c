@@ -88,7 +88,8 @@ static int count_listed(const char *prefix) {
     assert_int_equal(st_store_list(g_s, prefix, NULL, &it), ST_OK);
     int n = 0;
     const st_list_entry_t *e;
-    while (st_list_next(it, &e) == 0 && e) n++;
+    while (st_list_next(it, &e) == 0 && e)
+        n++;
     st_list_close(it);
     return n;
 }
@@ -329,7 +330,9 @@ static void *churn_writer(void *arg) {
     churn_t *c = arg;
     for (int i = 0; i < 40; i++) {
         char body[256], hash[65];
-        int n = snprintf(body, sizeof body, "writer %d version %d %.*s", c->id, i, 7 * (i % 13), "ppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp");
+        int n = snprintf(body, sizeof body, "writer %d version %d %.*s", c->id, i, 7 * (i % 13),
+                         "ppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp"
+                         "pppppppppppppppppp");
         st_sha256_hex(body, (size_t)n, hash);
         st_meta_pair_t m[] = {{"sha", hash}};
         st_put_opts_t o = {.meta = m, .nmeta = 1};
@@ -390,8 +393,9 @@ int main(void) {
         cmocka_unit_test(test_shape_conflicts),
         cmocka_unit_test(test_long_names),
     };
-    int fails = cmocka_run_group_tests_name("file backend, records in extended attributes", tests, setup_xattr,
-                                            teardown);
-    fails += cmocka_run_group_tests_name("file backend, records in sidecars", tests, setup_sidecar, teardown);
+    int fails = cmocka_run_group_tests_name("file backend, records in extended attributes", tests,
+                                            setup_xattr, teardown);
+    fails += cmocka_run_group_tests_name("file backend, records in sidecars", tests, setup_sidecar,
+                                         teardown);
     return fails ? 1 : 0;
 }

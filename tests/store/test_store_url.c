@@ -40,7 +40,8 @@ static void expect_bad(const char *text, const char *fragment) {
     st_url_t u;
     int rc = store_url_parse(text, &u);
     store_url_free(&u);
-    if (rc != ST_EINVAL) fail_msg("'%s' parsed (rc %d), want ST_EINVAL", text ? text : "(null)", rc);
+    if (rc != ST_EINVAL)
+        fail_msg("'%s' parsed (rc %d), want ST_EINVAL", text ? text : "(null)", rc);
     if (fragment && !strstr(st_errmsg(), fragment))
         fail_msg("'%s': message '%s' does not mention '%s'", text, st_errmsg(), fragment);
 }
@@ -90,10 +91,11 @@ static void test_mem_and_s3_urls(void **state) {
     expect_parse("s3://bkt/p%20q", "s3", "bkt", "p q", "s3://bkt/p%20q");
 
     st_url_t u;
-    assert_int_equal(store_url_parse("s3://bkt/pre/fix?endpoint=http%3A%2F%2F127.0.0.1%3A9000&region=eu-west-1"
-                                     "&path_style=1&flag&empty=",
-                                     &u),
-                     ST_OK);
+    assert_int_equal(
+        store_url_parse("s3://bkt/pre/fix?endpoint=http%3A%2F%2F127.0.0.1%3A9000&region=eu-west-1"
+                        "&path_style=1&flag&empty=",
+                        &u),
+        ST_OK);
     assert_string_equal(u.path, "pre/fix");
     assert_int_equal(u.nparams, 5);
     assert_string_equal(st_url_param(&u, "endpoint"), "http://127.0.0.1:9000");
@@ -241,7 +243,8 @@ static void test_open_object(void **state) {
     st_store_close(s2);
     st_store_close(s);
 
-    const char *bad[] = {"mem://objs", "mem://objs/", "file:///", "file:///d/", "mem://objs/a/..", "s3://bkt"};
+    const char *bad[] = {"mem://objs", "mem://objs/",     "file:///",
+                         "file:///d/", "mem://objs/a/..", "s3://bkt"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         s = (st_store_t *)1;
         k = (char *)1;
@@ -256,9 +259,12 @@ static void test_open_object(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_file_urls),        cmocka_unit_test(test_plain_paths),
-        cmocka_unit_test(test_mem_and_s3_urls),  cmocka_unit_test(test_bad_urls),
-        cmocka_unit_test(test_open_and_object_urls), cmocka_unit_test(test_open_object),
+        cmocka_unit_test(test_file_urls),
+        cmocka_unit_test(test_plain_paths),
+        cmocka_unit_test(test_mem_and_s3_urls),
+        cmocka_unit_test(test_bad_urls),
+        cmocka_unit_test(test_open_and_object_urls),
+        cmocka_unit_test(test_open_object),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
