@@ -9,7 +9,11 @@
 #
 #   bench/store.sh [BUILD_DIR]      (default: build; needs bench/bench_store built)
 # Env: BENCH_COUNT (1000), BENCH_SIZE (4096), BENCH_BIG_MB (1024), BENCH_THREADS (10),
-#      BENCH_TMP (a directory on the disk to use; default $TMPDIR or /tmp).
+#      BENCH_TMP: where the source files and the downloads live, default /dev/shm when it
+#      has room (both tools then read and write memory, so disk noise stays out of the
+#      S3 figures), else $TMPDIR or /tmp;
+#      BENCH_DISK: where the file:// store lives (a real disk: fsync counts), default
+#      $TMPDIR or /tmp.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
@@ -27,21 +31,28 @@ count=${BENCH_COUNT:-1000}
 size=${BENCH_SIZE:-4096}
 big_mb=${BENCH_BIG_MB:-1024}
 threads=${BENCH_THREADS:-10}
-work=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/strata-bench-store.XXXXXX")
-rgw=$work/rgw
+tmp_default=${TMPDIR:-/tmp}
+if [ -z "${BENCH_TMP:-}" ] && [ -d /dev/shm ] &&
+  [ "$(df -k --output=avail /dev/shm 2>/dev/null | tail -n 1)" -gt $(((4 * big_mb + 512) * 1024)) ]; then
+  BENCH_TMP=/dev/shm
+fi
+work=$(mktemp -d "${BENCH_TMP:-$tmp_default}/strata-bench-store.XXXXXX")
+disk=$(mktemp -d "${BENCH_DISK:-$tmp_default}/strata-bench-store-disk.XXXXXX")
+rgw=$disk/rgw
 cleanup() {
   bash "$root/scripts/radosgw.sh" stop "$rgw" || true
-  rm -rf "$work"
+  rm -rf "$work" "$disk"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
-export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+: >"$disk/aws-empty"
+export AWS_CONFIG_FILE=$disk/aws-empty AWS_SHARED_CREDENTIALS_FILE=$disk/aws-empty
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
 now() { date +%s.%N; }
 calc() { python3 -c "print(format($1, '.${2:-2f}'))"; }
 
-echo "== data: $count files of $size bytes, one file of $big_mb MiB (in $work)"
+echo "== data: $count files of $size bytes, one file of $big_mb MiB (in $work; file:// store in $disk)"
 mkdir -p "$work/src"
 python3 - "$work/src" "$count" "$size" <<'EOF'
 import os, sys
@@ -91,8 +102,8 @@ timed() { # <key> <command...>: records r[key] = seconds
 }
 
 echo "== strata on file://"
-strata_run file "file://$work/filestore" --src "$work/src" --count "$count" --big "$work/big" --out "$work/out-file"
-rm -rf "$work/filestore" "$work/out-file"
+strata_run file "file://$disk/filestore" --src "$work/src" --count "$count" --big "$work/big" --out "$work/out-file"
+rm -rf "$disk/filestore" "$work/out-file"
 
 echo "== radosgw: $count small objects"
 # shellcheck disable=SC2059

@@ -269,7 +269,8 @@ EOF
     set -a
     . "$dir/env"
     unset AWS_PROFILE AWS_SESSION_TOKEN
-    AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+    : >"$dir/aws-empty"
+    AWS_CONFIG_FILE=$dir/aws-empty AWS_SHARED_CREDENTIALS_FILE=$dir/aws-empty \
       timeout 60 /usr/bin/aws --endpoint-url "$STRATA_S3_ENDPOINT" s3api create-bucket \
       --bucket strata-test >"$dir/log/create-bucket.out" 2>&1
   ) || fail_start "aws s3api create-bucket strata-test"

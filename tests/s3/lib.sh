@@ -10,7 +10,8 @@ s3t_fails=0
 s3t_cleanups=()
 
 # Credentials come only from the environment: a developer's ~/.aws must not leak in.
-export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
+: >"$s3t_tmp/aws-empty"
+export AWS_CONFIG_FILE=$s3t_tmp/aws-empty AWS_SHARED_CREDENTIALS_FILE=$s3t_tmp/aws-empty AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY 2>/dev/null || true
 
 on_exit() { s3t_cleanups+=("$1"); }
