@@ -9,6 +9,17 @@
  * any string round-trips (percent-encoding of '/', '=', '%', control and
  * non-printable bytes; null as __HIVE_DEFAULT_PARTITION__).
  *
+ * Partition columns are not stored inside the files (Hive convention): a value
+ * is its canonical text (st_col_value_json without the quotes for non-strings:
+ * dates YYYY-MM-DD, timestamps ISO-8601, decimals exact, binary as hex; strings
+ * as they are; an empty string stays empty, "col=/"), read back with
+ * st_coerce_append. So that readers know the types of partition columns, the
+ * dataset root holds _strata_schema.json: the schema (st_schema_to_json) the
+ * dataset was first written with, created put-if-absent by the first write
+ * that succeeds. A later write whose schema gives a field of the same name
+ * another type, or partitions by a column that file does not name, fails with
+ * ST_EVALIDATION. Names starting with '_' or '.' are not data files.
+ *
  * Reading unions every file under the prefix (recursively) under one schema:
  * columns missing from a file read as null, safe widening (int32 -> int64,
  * float -> double) is applied, incompatible types are an error naming both
@@ -60,9 +71,16 @@ typedef struct st_expr {
     char **literals;              /* literal texts as written, unquoted; NULL entry = null */
     int nliterals;
     /* Bound form (st_expr_bind): column index and literals as a column of the
-     * column's type (one row per literal). */
+     * column's type (one row per literal). A number beyond the column's range,
+     * precision or scale is held in a wider type of the same family (int64 or
+     * uint64, double, decimal(38,s)), so "int8_col > -1000" binds;
+     * st_col_compare orders values across those types. */
     int column_index;
     st_column_t *values;
+    /* Per literal: true when it was written as a 'quoted string' (false for
+     * numbers, true/false and null), so binding can refuse a string compared
+     * with a number column and formatting can quote it again. */
+    bool *quoted;
 } st_expr_t;
 
 /* Parses a filter; ST_EINVAL with the position and what was expected. */
@@ -72,16 +90,25 @@ void st_expr_free(st_expr_t *e);
 int st_expr_format(const st_expr_t *e, st_buf_t *out);
 /* Resolves columns against fields and converts literals to their types.
  * ST_ENOTFOUND for an unknown column, ST_ETYPE for a literal that does not
- * convert ("'abc' is not a valid int32 for column depth"). */
+ * convert ("filter: column depth: '12.5' is not a valid int32: ...") or is of
+ * the wrong kind: numeric columns take numbers, bool columns true/false, every
+ * other column a 'quoted' literal (dates, timestamps, times, UUIDs, strings,
+ * hex for binary/fixed). Names match exactly, else regardless of case when
+ * that is unambiguous. Binding again (other fields) replaces the bound form. */
 int st_expr_bind(st_expr_t *e, const st_field_t *fields, int nfields);
 /* Evaluates a bound expression on every row: sel[i] = 1 if row i matches
- * (SQL semantics: comparisons with null are unknown, which does not match). */
+ * (SQL semantics: comparisons with null are unknown, which does not match;
+ * NaN sorts after every number and equals NaN). Column column_index of the
+ * batch must be the bound column (same name, comparable type): bind against
+ * the batch's own fields. */
 int st_expr_eval(const st_expr_t *e, const st_batch_t *batch, uint8_t *sel);
 
 /* Value ranges for pruning: for each field, the smallest and largest value
  * (a 2-row batch: row 0 = min, row 1 = max; null when unknown), and the
- * null count and row count (-1 when unknown). A partition value is a range
- * whose min and max are equal. */
+ * null count and row count (-1 when unknown). Columns are indexed like the
+ * fields the expression was bound to. A partition value is a range whose min
+ * and max are equal; a null partition value is a column whose null count
+ * equals rows (e.g. both 1). rows == 0 matches nothing. */
 typedef struct st_ranges {
     const st_batch_t *minmax;
     const int64_t *null_counts;
@@ -103,6 +130,17 @@ typedef struct st_dataset_write_opts {
     const char *file_name;        /* write exactly this file name (no partitions) */
     bool overwrite;               /* with file_name: replace an existing file */
     st_pq_write_opts_t parquet;
+    /* Validation: a caller-owned validator to use (so the caller can print its
+     * report, or record cells that did not convert), or NULL for one owned by
+     * the writer keeping at most max_violations (0 = 100). */
+    st_validator_t *validator;
+    int max_violations;
+    /* Bounds for partitioned writes: files open at once (0 = 256; beyond it
+     * the least recently used file is finished and the partition later gets a
+     * new file) and bytes of input buffered across the open files (0 = 512 MiB;
+     * beyond it the file holding most is finished). */
+    int max_open_files;
+    size_t buffer_bytes;
 } st_dataset_write_opts_t;
 
 void st_dataset_write_opts_default(st_dataset_write_opts_t *o);
