@@ -23,5 +23,16 @@ step $strata parquet cat "$work/boreholes.parquet" --limit 2
 printf '\n\033[1m$ %s\033[0m\n' "$strata parquet meta $work/boreholes.parquet | head -25"
 $strata parquet meta "$work/boreholes.parquet" >"$work/meta.txt"
 head -25 "$work/meta.txt"
+
+# The same job on a store URL: file:// here; s3://bucket/prefix?endpoint=... works alike.
+store="file://$work/store"
+step $strata parquet write --schema examples/borehole.schema.json --from examples/boreholes.csv \
+  --codec zstd "$store/projects/boreholes.parquet"
+step $strata store put --if-absent examples/borehole.schema.json "$store/schemas/borehole.schema.json"
+printf '\n\033[1m$ %s\033[0m\n' "$strata store put --if-absent ... (again: refused, exit 3)"
+$strata store put --if-absent examples/borehole.schema.json "$store/schemas/borehole.schema.json" || true
+step $strata store ls "$store" --recursive
+step $strata store stat "$store/projects/boreholes.parquet"
+step $strata parquet cat "$store/projects/boreholes.parquet" --format csv --limit 3 --columns name,status,depth_m
 echo
-echo "The Parquet file is at $work/boreholes.parquet; any engine (DuckDB, Spark, pandas) reads it."
+echo "The Parquet files are under $work; any engine (DuckDB, Spark, pandas) reads them."
