@@ -157,7 +157,8 @@ typedef struct vfield {
     bool has_min, has_max;
     char *min_text, *max_text;
     __int128 imin, imax; /* integers, decimals (unscaled), dates, times, timestamps */
-    double dmin, dmax;   /* float and double */
+    double dmin, dmax;   /* double */
+    float fmin, fmax;    /* float */
     int64_t min_len, max_len;
     char *pattern;
     pcre2_code *re;
@@ -308,16 +309,15 @@ static int compile_bounds(const char *schema, vfield *vf, const st_schema_field_
     const st_type_t *t = &vf->type;
     switch (t->id) {
     case ST_TYPE_FLOAT:
+        /* A float column compares in float, against the bound converted the
+         * way a cell written like it is (strtod, then to float): in double,
+         * "max": 0.1 would refuse the value 0.1. */
+        vf->fmin = vf->has_min ? (float)strtod(vf->min_text, NULL) : 0;
+        vf->fmax = vf->has_max ? (float)strtod(vf->max_text, NULL) : 0;
+        return ST_OK;
     case ST_TYPE_DOUBLE:
         vf->dmin = vf->has_min ? strtod(vf->min_text, NULL) : 0;
         vf->dmax = vf->has_max ? strtod(vf->max_text, NULL) : 0;
-        if (t->id == ST_TYPE_FLOAT) {
-            /* A float column holds the bound as the same float a value written
-             * like it becomes; comparing in double would refuse "max": 0.1
-             * against the value 0.1. */
-            vf->dmin = (float)vf->dmin;
-            vf->dmax = (float)vf->dmax;
-        }
         return ST_OK;
     case ST_TYPE_DATE:
     case ST_TYPE_TIME:
@@ -437,9 +437,11 @@ static int compile_pattern(st_validator_t *v, vfield *vf, const char *pattern) {
     int err;
     PCRE2_SIZE off;
     /* Anchored only as written: "^...$" must match the whole value, while a
-     * bare "BH" is found anywhere in it, as in every other PCRE2 user. */
+     * bare "BH" is found anywhere in it. '$' means the very end (as in JSON
+     * Schema), not also "before a final newline", so "BH-01\n" is no name. */
     vf->re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-                           PCRE2_UTF | PCRE2_NEVER_BACKSLASH_C, &err, &off, NULL);
+                           PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C, &err, &off,
+                           NULL);
     if (!vf->re) {
         PCRE2_UCHAR msg[160];
         pcre2_get_error_message(err, msg, sizeof msg);
@@ -982,18 +984,21 @@ static int check_range(st_validator_t *v, int f, const st_column_t *c, int64_t n
         }
         break;
     case ST_TYPE_FLOAT:
-    case ST_TYPE_DOUBLE: {
-        bool is_float = vf->type.id == ST_TYPE_FLOAT;
+        for (int64_t i = 0; i < n; i++) {
+            float y;
+            memcpy(&y, c->values.data + (size_t)i * 4, 4);
+            /* Written so that NaN, which compares false with everything, fails. */
+            bool lo_ok = !vf->has_min || y >= vf->fmin, hi_ok = !vf->has_max || y <= vf->fmax;
+            if (lo_ok && hi_ok) continue;
+            if (!valid_at(c, i)) continue;
+            int rc = emit(v, i, f, !lo_ok ? R_MIN : R_MAX, isnan(y));
+            if (rc) return rc;
+        }
+        break;
+    case ST_TYPE_DOUBLE:
         for (int64_t i = 0; i < n; i++) {
             double y;
-            if (is_float) {
-                float x;
-                memcpy(&x, c->values.data + (size_t)i * 4, 4);
-                y = x;
-            } else {
-                memcpy(&y, c->values.data + (size_t)i * 8, 8);
-            }
-            /* Written so that NaN, which compares false with everything, fails. */
+            memcpy(&y, c->values.data + (size_t)i * 8, 8);
             bool lo_ok = !vf->has_min || y >= vf->dmin, hi_ok = !vf->has_max || y <= vf->dmax;
             if (lo_ok && hi_ok) continue;
             if (!valid_at(c, i)) continue;
@@ -1001,7 +1006,6 @@ static int check_range(st_validator_t *v, int f, const st_column_t *c, int64_t n
             if (rc) return rc;
         }
         break;
-    }
     default: break;
     }
     return ST_OK;
