@@ -166,6 +166,9 @@ typedef struct st_dataset_writer st_dataset_writer_t;
 int st_dataset_writer_open(st_store_t *s, const char *path, const st_schema_t *schema,
                            const st_dataset_write_opts_t *opts, st_dataset_writer_t **out);
 int st_dataset_writer_write(st_dataset_writer_t *w, const st_batch_t *batch);
+/* Rows accepted so far and bytes of files emitted so far (they trail the
+ * input by what the open row groups hold); for progress reports. */
+void st_dataset_writer_progress(const st_dataset_writer_t *w, int64_t *rows, uint64_t *bytes);
 /* Finishes every file, fills `files` (optional) and frees w. */
 int st_dataset_writer_close(st_dataset_writer_t *w, st_file_list_t *files);
 void st_dataset_writer_abort(st_dataset_writer_t *w);
