@@ -74,6 +74,7 @@ typedef struct server {
     bool ignore_conditions; /* like s3rver */
     bool bare_if_match;     /* like radosgw 16 */
     bool ignore_range;
+    bool complete_conditions; /* like AWS: CompleteMultipartUpload checks conditions */
     struct object {
         char key[512];
         uint8_t *data;
@@ -231,6 +232,17 @@ static int qint(const req_t *r, const char *name) {
     return p ? atoi(p + strlen(pat)) : 0;
 }
 
+static bool cond_fails(const req_t *r, const struct object *o) {
+    const char *inm = hdr(r, "if-none-match"), *im = hdr(r, "if-match");
+    if (inm && strcmp(inm, "*") == 0 && o) return true;
+    if (im) {
+        char want[80];
+        snprintf(want, sizeof want, S.bare_if_match ? "%s" : "\"%s\"", o ? o->etag : "");
+        if (!o || strcmp(im, want) != 0) return true;
+    }
+    return false;
+}
+
 /* Applies one S3 request to the emulated bucket "bkt" and answers it (unless
  * answer is false: the lost-response fault). */
 static void s3_handle(int fd, const req_t *r, bool answer) {
@@ -321,6 +333,10 @@ static void s3_handle(int fd, const req_t *r, bool answer) {
         return;
     }
     if (strcmp(r->method, "POST") == 0 && qhas(r, "uploads")) {
+        for (int i = 0; i < 16; i++) {
+            free(S.parts[i]);
+            S.parts[i] = NULL;
+        }
         struct upload *u = &S.ups[S.uploads++ % 16];
         snprintf(u->key, sizeof u->key, "%s", key);
         snprintf(u->id, sizeof u->id, "up-%d", S.uploads);
@@ -341,45 +357,51 @@ static void s3_handle(int fd, const req_t *r, bool answer) {
         return;
     }
     if (strcmp(r->method, "POST") == 0 && qhas(r, "uploadId")) {
+        struct upload *u = NULL;
+        for (int i = 0; i < 16; i++)
+            if (S.ups[i].open && S.ups[i].id[0] && strstr(r->query, S.ups[i].id)) u = &S.ups[i];
+        if (!u) {
+            if (answer) s3_error(fd, 404, "NoSuchUpload", "The specified upload does not exist.", false);
+            return;
+        }
+        /* radosgw 16 ignores conditions here; AWS checks them. */
+        if (S.complete_conditions && cond_fails(r, o)) {
+            if (answer)
+                s3_error(fd, 412, "PreconditionFailed",
+                         "At least one of the pre-conditions you specified did not hold", false);
+            return;
+        }
         size_t total = 0;
         int np = 0;
         while (np < 16 && S.parts[np]) total += S.part_len[np++];
-        uint8_t *all = malloc(total + 1);
+        uint8_t *all = malloc(total + 1), md5s[16 * 16];
         size_t off = 0;
         for (int i = 0; i < np; i++) {
             memcpy(all + off, S.parts[i], S.part_len[i]);
             off += S.part_len[i];
+            unsigned l = 16;
+            EVP_Digest(S.parts[i], S.part_len[i], md5s + 16 * i, &l, EVP_md5(), NULL);
         }
-        /* Conditions on complete are ignored, like radosgw 16. */
-        put_obj(key, all, total, "0123456789abcdef0123456789abcdef-2", "");
+        char e[48];
+        md5hex(md5s, (size_t)np * 16, e);
+        snprintf(e + 32, sizeof e - 32, "-%d", np);
+        put_obj(key, all, total, e, "");
         free(all);
         S.completes++;
-        for (int i = 0; i < 16; i++)
-            if (strstr(r->query, S.ups[i].id) && S.ups[i].id[0]) S.ups[i].open = false;
-        const char *b = "<CompleteMultipartUploadResult><ETag></ETag></CompleteMultipartUploadResult>";
+        u->open = false;
+        char b[256];
+        snprintf(b, sizeof b, "<CompleteMultipartUploadResult><ETag>%s%s%s</ETag>"
+                 "</CompleteMultipartUploadResult>", S.complete_conditions ? "\"" : "",
+                 S.complete_conditions ? e : "", S.complete_conditions ? "\"" : "");
         if (answer) respond(fd, 200, NULL, b, strlen(b), false);
         return;
     }
     if (strcmp(r->method, "PUT") == 0) {
-        const char *inm = hdr(r, "if-none-match"), *im = hdr(r, "if-match");
-        if (!S.ignore_conditions) {
-            if (inm && strcmp(inm, "*") == 0 && o) {
-                if (answer)
-                    s3_error(fd, 412, "PreconditionFailed",
-                             "At least one of the pre-conditions you specified did not hold", false);
-                return;
-            }
-            if (im) {
-                char want[80];
-                snprintf(want, sizeof want, S.bare_if_match ? "%s" : "\"%s\"", o ? o->etag : "");
-                if (!o || strcmp(im, want) != 0) {
-                    if (answer)
-                        s3_error(fd, 412, "PreconditionFailed",
-                                 "At least one of the pre-conditions you specified did not hold",
-                                 false);
-                    return;
-                }
-            }
+        if (!S.ignore_conditions && cond_fails(r, o)) {
+            if (answer)
+                s3_error(fd, 412, "PreconditionFailed",
+                         "At least one of the pre-conditions you specified did not hold", false);
+            return;
         }
         char e[33], h[128];
         md5hex(r->body, r->body_len, e);
@@ -1113,6 +1135,62 @@ static void test_initiate_resent_aborts_orphan(void **state) {
     st_store_close(s);
 }
 
+static enum fault lose_complete(int n, const req_t *r) {
+    (void)n;
+    static int lost;
+    if (strcmp(r->method, "POST") == 0 && qhas(r, "uploadId") && !lost++) return F_APPLY_CLOSE;
+    return F_NONE;
+}
+
+static void test_conditional_multipart_completes(void **state) {
+    (void)state;
+    server_reset();
+    S.complete_conditions = true;
+    setenv("AWS_ACCESS_KEY_ID", "AKID-AWS", 1);
+    st_store_t *s = open_store("&part_size=5MiB");
+    assert_int_equal(st_store_caps(s), ST_CAP_PUT_IF_ABSENT | ST_CAP_PUT_IF_MATCH);
+    int base = S.uploads; /* the probe's */
+    assert_int_equal(open_uploads(), 0);
+    size_t n = 11u << 20;
+    uint8_t *d = malloc(n);
+    for (size_t i = 0; i < n; i++) d[i] = (uint8_t)(i >> 7);
+    /* The server checks conditions on completes: conditional objects go up
+     * as multipart uploads, committed by the conditional complete. */
+    st_put_opts_t c = {.mode = ST_PUT_IF_ABSENT};
+    st_object_info_t info;
+    assert_int_equal(st_store_put(s, "mp", d, n, &c, &info), 0);
+    assert_int_equal(S.uploads, base + 1);
+    assert_string_equal(info.etag, find_obj("pre/mp")->etag);
+    st_object_info_t v1 = info;
+    assert_int_equal(st_store_put(s, "mp", d, n, &c, NULL), ST_ECONFLICT);
+    assert_int_equal(S.uploads, base + 2);
+    assert_int_equal(open_uploads(), 0); /* the refused one was aborted */
+    /* if-match through the writer; a stale ETag loses. */
+    st_put_opts_t m = {.mode = ST_PUT_IF_MATCH, .if_match = v1.etag};
+    d[0] ^= 1;
+    st_store_writer_t *w;
+    assert_int_equal(st_store_writer_open(s, "mp", &m, &w), 0);
+    assert_int_equal(st_store_writer_write(w, d, n), 0);
+    assert_int_equal(st_store_writer_commit(w, &info), 0);
+    assert_int_equal(S.uploads, base + 3);
+    assert_string_not_equal(info.etag, v1.etag);
+    assert_memory_equal(find_obj("pre/mp")->data, d, n);
+    assert_int_equal(st_store_writer_open(s, "mp", &m, &w), 0);
+    assert_int_equal(st_store_writer_write(w, d, n), 0);
+    assert_int_equal(st_store_writer_commit(w, NULL), ST_ECONFLICT);
+    assert_int_equal(open_uploads(), 0);
+    /* A complete that went through but whose answer was lost: the retry
+     * finds the upload gone, sees its own ETag on the object, succeeds. */
+    S.fault_of = lose_complete;
+    assert_int_equal(st_store_put(s, "mp2", d, n, &c, &info), 0);
+    S.fault_of = NULL;
+    assert_string_equal(info.etag, find_obj("pre/mp2")->etag);
+    assert_int_equal(open_uploads(), 0);
+    free(d);
+    st_store_close(s);
+    setenv("AWS_ACCESS_KEY_ID", "AKID", 1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_retry_5xx_then_ok),
@@ -1133,6 +1211,7 @@ int main(void) {
         cmocka_unit_test(test_flaky_server),
         cmocka_unit_test(test_multipart_abort),
         cmocka_unit_test(test_initiate_resent_aborts_orphan),
+        cmocka_unit_test(test_conditional_multipart_completes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
