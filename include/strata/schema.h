@@ -52,7 +52,8 @@ typedef struct st_schema_field {
     bool has_min, has_max;
     double min, max;
     char *min_text, *max_text;
-    int64_t min_length, max_length; /* -1 when absent; bytes of UTF-8 for strings */
+    int64_t min_length, max_length; /* -1 when absent; characters (code points) for
+                                     * string and json fields, bytes for binary */
     char *pattern;                  /* PCRE2 pattern text or NULL (compiled later) */
     char **enum_values;             /* NULL when absent */
     int n_enum;
@@ -161,6 +162,35 @@ int st_coerce_append(st_column_t *col, const char *text, size_t n);
 
 
 /* ---- Validation ---------------------------------------------------------- */
+
+/* Rules and their messages ("row R, column C: " first; values cut to about 60
+ * characters, strings quoted):
+ *   type        invalid UTF-8 in a string or json value ('ab\xff' is not valid UTF-8);
+ *               such a value is not checked by the other rules
+ *   nullable    null, but the field is not nullable
+ *   primary_key null in a primary key column (a key column the schema calls
+ *               nullable); "row R: primary key (a, b) = ('x', 2) appears in an
+ *               earlier row" for a repeated key (column NULL, value "x, 2")
+ *   min, max    2500.000 is above the maximum 2000 — numbers, decimals (exact,
+ *               from min_text/max_text), dates, times and timestamps (exact, in
+ *               the field's unit); floats compare in float; NaN fails any bound
+ *   min_length, max_length  'abcd' is 4 characters long, longer than the maximum
+ *               length 3 — characters for string and json, bytes for binary
+ *   pattern     'BH-1' does not match the pattern ^BH-[0-9]+$ — PCRE2 in UTF
+ *               mode, anchored only as written ('$' is the very end); a value the
+ *               pattern cannot decide within PCRE2's match limit also fails
+ *   enum        'done' is not one of planned, drilling — exact; other types
+ *               compare values ("1.50" matches a decimal enum value "1.5")
+ *   unique      'x' is not unique (it appears in an earlier row) — nulls never
+ *               repeat; a one-column primary key that is also unique is reported
+ *               as unique only
+ *   strict      added by callers (the reader checks the columns)
+ * Unique and primary-key checks span every batch the validator sees and keep a
+ * 64-bit fingerprint per distinct value, not the value: exact for values of
+ * up to 8 bytes (integers, dates, times, timestamps, floats, bools), hashed for
+ * the others (a false repeat needs a 64-bit collision, about n^2 / 2^65 for n
+ * distinct values). Violations are kept in row order. A validator is not
+ * thread-safe; it copies what it needs, so the schema may be freed first. */
 
 /* One broken rule. row is 1-based over everything the validator has seen
  * (for CSV input, row 1 is the first data line). */
