@@ -37,8 +37,8 @@ static bool parse_content_range(const char *v, uint64_t *a, uint64_t *b) {
     return true;
 }
 
-static int s3_get_range(void *state, const char *key, int64_t offset, uint64_t length,
-                        bool whole, st_buf_t *out, st_object_info_t *info) {
+static int s3_get_range(void *state, const char *key, int64_t offset, uint64_t length, bool whole,
+                        st_buf_t *out, st_object_info_t *info) {
     s3_store_t *st = state;
     char *fk = s3_full_key(st, key);
     if (!fk) return ST_ENOMEM;
@@ -56,8 +56,10 @@ static int s3_get_range(void *state, const char *key, int64_t offset, uint64_t l
                           (long long)offset, (unsigned long long)hi.size);
             free(u);
         }
-        if (!rc && info) *info = hi;
-        else st_object_info_free(&hi);
+        if (!rc && info)
+            *info = hi;
+        else
+            st_object_info_free(&hi);
         free(fk);
         return rc;
     }
@@ -195,7 +197,8 @@ static int list_fetch(s3_list_it_t *it) {
     s3_resp_t r = {0};
     int rc = s3_op_run(&op, &r);
     if (!rc) {
-        if (!s3_ok(r.status)) rc = s3_fail(st, NULL, &r);
+        if (!s3_ok(r.status))
+            rc = s3_fail(st, NULL, &r);
         else if ((rc = s3_xml_parse_list((const char *)out.data, out.len, &it->page)))
             rc = st_error_prefix(ST_EIO, "%s: ListObjectsV2", st->display);
     }
@@ -288,9 +291,12 @@ static void store_free(s3_store_t *st) {
 static void s3_close(void *state) { store_free(state); }
 
 static int parse_bool(const char *v, bool *out) {
-    if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes")) *out = true;
-    else if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no")) *out = false;
-    else return ST_EINVAL;
+    if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes"))
+        *out = true;
+    else if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no"))
+        *out = false;
+    else
+        return ST_EINVAL;
     return ST_OK;
 }
 
@@ -302,9 +308,12 @@ static int parse_size(const char *v, uint64_t *out) {
     unsigned long long x = strtoull(v, &end, 10);
     if (errno || end == v) return ST_EINVAL;
     uint64_t mul = 1;
-    if (*end == 'k' || *end == 'K') mul = 1ull << 10, end++;
-    else if (*end == 'm' || *end == 'M') mul = 1ull << 20, end++;
-    else if (*end == 'g' || *end == 'G') mul = 1ull << 30, end++;
+    if (*end == 'k' || *end == 'K')
+        mul = 1ull << 10, end++;
+    else if (*end == 'm' || *end == 'M')
+        mul = 1ull << 20, end++;
+    else if (*end == 'g' || *end == 'G')
+        mul = 1ull << 30, end++;
     if (mul > 1 && (*end == 'i' || *end == 'I')) end++;
     if (mul > 1 && (*end == 'b' || *end == 'B')) end++;
     if (*end || x > UINT64_MAX / mul) return ST_EINVAL;
@@ -350,7 +359,8 @@ static int parse_endpoint(const char *ep, const char *display, char **scheme, ch
         size_t sl = (size_t)(s - ep);
         if (!((sl == 4 && strncasecmp(ep, "http", 4) == 0) ||
               (sl == 5 && strncasecmp(ep, "https", 5) == 0)))
-            return st_error(ST_EINVAL, "%s: endpoint '%s' must be http:// or https://", display, ep);
+            return st_error(ST_EINVAL, "%s: endpoint '%s' must be http:// or https://", display,
+                            ep);
         *scheme = s3_asprintf("%.*s", (int)sl, ep);
         if (*scheme)
             for (char *c = *scheme; *c; c++)
@@ -400,14 +410,16 @@ static int s3_open(const st_url_t *url, void **state, unsigned *caps) {
     int rc = ST_OK;
     const char *bucket = url->host ? url->host : "";
     const char *prefix = url->path ? url->path : "";
-    while (*prefix == '/') prefix++;
+    while (*prefix == '/')
+        prefix++;
     st->bucket = s3_strdup(bucket);
     st->prefix = s3_strdup(prefix);
     if (!st->bucket || !st->prefix) {
         store_free(st);
         return ST_ENOMEM;
     }
-    for (size_t n = strlen(st->prefix); n && st->prefix[n - 1] == '/'; n--) st->prefix[n - 1] = '\0';
+    for (size_t n = strlen(st->prefix); n && st->prefix[n - 1] == '/'; n--)
+        st->prefix[n - 1] = '\0';
     st->display = *st->prefix ? s3_asprintf("s3://%s/%s", st->bucket, st->prefix)
                               : s3_asprintf("s3://%s", st->bucket);
     if (!st->display) {
@@ -420,15 +432,16 @@ static int s3_open(const st_url_t *url, void **state, unsigned *caps) {
         return rc;
     }
 
-    static const char *const known[] = {"endpoint", "region",  "path_style", "profile",
+    static const char *const known[] = {"endpoint",   "region",  "path_style", "profile",
                                         "timeout_ms", "retries", "part_size",  "probe"};
     for (int i = 0; i < url->nparams; i++) {
         bool ok = false;
         for (size_t k = 0; k < sizeof known / sizeof *known && !ok; k++)
             ok = strcmp(url->param_keys[i], known[k]) == 0;
         if (!ok) {
-            rc = st_error(ST_EINVAL, "%s: unknown option '%s' (known: endpoint, region, path_style, "
-                                     "profile, timeout_ms, retries, part_size, probe)",
+            rc = st_error(ST_EINVAL,
+                          "%s: unknown option '%s' (known: endpoint, region, path_style, "
+                          "profile, timeout_ms, retries, part_size, probe)",
                           st->display, url->param_keys[i]);
             store_free(st);
             return rc;
@@ -446,19 +459,22 @@ static int s3_open(const st_url_t *url, void **state, unsigned *caps) {
     if (!rc && (v = st_url_param(url, "timeout_ms"))) {
         if (parse_size(v, &x) || x > 86400000ull)
             rc = st_error(ST_EINVAL, "%s: bad timeout_ms '%s'", st->display, v);
-        else ho.timeout_ms = (long)x;
+        else
+            ho.timeout_ms = (long)x;
     }
     if (!rc && (v = st_url_param(url, "retries"))) {
         if (parse_size(v, &x) || x > 100)
             rc = st_error(ST_EINVAL, "%s: retries must be 0..100, not '%s'", st->display, v);
-        else ho.retries = (int)x;
+        else
+            ho.retries = (int)x;
     }
     st->part_size = S3_PART_SIZE_DEFAULT;
     if (!rc && (v = st_url_param(url, "part_size"))) {
         if (parse_size(v, &x) || x < S3_PART_SIZE_MIN || x > S3_PART_SIZE_MAX)
             rc = st_error(ST_EINVAL, "%s: part_size must be 5 MiB..5 GiB (bytes), not '%s'",
                           st->display, v);
-        else st->part_size = x;
+        else
+            st->part_size = x;
     }
     if (!rc && !(st->region = s3_region_resolve(st_url_param(url, "region"))))
         rc = st_error(ST_ENOMEM, "out of memory");
@@ -534,4 +550,3 @@ const st_store_backend_t st_store_s3_backend = {
     .writer_open = s3_be_writer_open,
     .object_url = s3_object_url,
 };
-

@@ -14,7 +14,8 @@ void s3_creds_free(s3_creds_t *c) {
     if (c->secret_key) {
         /* Keep the secret out of freed heap memory. */
         volatile char *p = c->secret_key;
-        while (*p) *p++ = 0;
+        while (*p)
+            *p++ = 0;
     }
     free(c->access_key);
     free(c->secret_key);
@@ -41,8 +42,10 @@ static char *dup_range(const char *s, size_t n) {
 }
 
 static void trim(const char **s, const char **e) {
-    while (*s < *e && (**s == ' ' || **s == '\t')) (*s)++;
-    while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t' || (*e)[-1] == '\r')) (*e)--;
+    while (*s < *e && (**s == ' ' || **s == '\t'))
+        (*s)++;
+    while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t' || (*e)[-1] == '\r'))
+        (*e)--;
 }
 
 static bool eq_range(const char *s, const char *e, const char *lit) {
@@ -55,7 +58,8 @@ static int set_field(char **field, const char *s, const char *e) {
     if (!v) return st_error(ST_ENOMEM, "out of memory");
     if (*field) {
         volatile char *p = *field;
-        while (*p) *p++ = 0;
+        while (*p)
+            *p++ = 0;
     }
     free(*field);
     *field = v;
@@ -96,7 +100,8 @@ int s3_creds_parse(const char *text, size_t n, const char *profile, const char *
         const char *ks = s, *ke = eqp, *vs = eqp + 1, *ve = e;
         trim(&ks, &ke);
         trim(&vs, &ve);
-        if (eq_range(ks, ke, "aws_access_key_id")) rc = set_field(&out->access_key, vs, ve);
+        if (eq_range(ks, ke, "aws_access_key_id"))
+            rc = set_field(&out->access_key, vs, ve);
         else if (eq_range(ks, ke, "aws_secret_access_key"))
             rc = set_field(&out->secret_key, vs, ve);
         else if (eq_range(ks, ke, "aws_session_token") || eq_range(ks, ke, "aws_security_token"))
@@ -173,7 +178,8 @@ static int load_profile(const char *profile, s3_creds_t *out, bool explicit_prof
     int rc = st_read_file(path, &text);
     if (rc == ST_ENOTFOUND) {
         if (explicit_profile)
-            rc = st_error(ST_EAUTH, "no S3 credentials: profile '%s' was asked for but %s does not exist",
+            rc = st_error(ST_EAUTH,
+                          "no S3 credentials: profile '%s' was asked for but %s does not exist",
                           profile, path);
         else
             rc = st_error(ST_EAUTH,
@@ -185,8 +191,7 @@ static int load_profile(const char *profile, s3_creds_t *out, bool explicit_prof
     } else if (text.len > CREDS_FILE_MAX) {
         rc = st_error(ST_EAUTH, "S3 credentials file %s is too large", path);
     } else {
-        rc = s3_creds_parse(text.data ? (const char *)text.data : "", text.len, profile, path,
-                            out);
+        rc = s3_creds_parse(text.data ? (const char *)text.data : "", text.len, profile, path, out);
         if (rc == ST_ENOTFOUND)
             rc = st_error_prefix(ST_EAUTH, "no S3 credentials%s",
                                  explicit_profile ? ""
@@ -213,7 +218,8 @@ int s3_creds_load(const char *url_profile, s3_creds_t *out) {
         out->secret_key = strdup(sk);
         out->session_token = tok && *tok ? strdup(tok) : NULL;
         out->source = strdup("environment");
-        if (!out->access_key || !out->secret_key || !out->source || (tok && *tok && !out->session_token)) {
+        if (!out->access_key || !out->secret_key || !out->source ||
+            (tok && *tok && !out->session_token)) {
             s3_creds_free(out);
             return st_error(ST_ENOMEM, "out of memory");
         }

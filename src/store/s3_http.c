@@ -91,7 +91,8 @@ int s3_http_new(const s3_http_opts_t *opts, s3_http_t **out) {
         if (h->o.timeout_ms > 0 && h->o.timeout_ms < h->o.connect_timeout_ms)
             h->o.connect_timeout_ms = h->o.timeout_ms;
     }
-    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_init(&h->locks[i], NULL);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&h->locks[i], NULL);
     pthread_mutex_init(&h->pool_mu, NULL);
     h->share = curl_share_init();
     if (!h->share) {
@@ -118,7 +119,8 @@ void s3_http_free(s3_http_t *h) {
         free(h->pool[i]);
     }
     if (h->share) curl_share_cleanup(h->share);
-    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_destroy(&h->locks[i]);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&h->locks[i]);
     pthread_mutex_destroy(&h->pool_mu);
     free(h);
     global_unref();
@@ -235,7 +237,8 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud) {
     size_t n = size * nitems;
     s3_resp_t *r = x->resp;
     size_t len = n;
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) len--;
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+        len--;
     if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
         /* A new response (after 100 Continue, too): start over. */
         free_headers(r);
@@ -269,8 +272,10 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud) {
     const char *colon = memchr(buf, ':', len);
     if (!colon || colon == buf) return n;
     const char *vs = colon + 1, *ve = buf + len;
-    while (vs < ve && (*vs == ' ' || *vs == '\t')) vs++;
-    while (ve > vs && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+    while (vs < ve && (*vs == ' ' || *vs == '\t'))
+        vs++;
+    while (ve > vs && (ve[-1] == ' ' || ve[-1] == '\t'))
+        ve--;
     s3_hdr_t *nh = realloc(r->hdrs, (size_t)(r->nhdrs + 1) * sizeof *nh);
     if (!nh) {
         x->nomem = true;
@@ -336,7 +341,8 @@ static size_t read_cb(char *dst, size_t size, size_t nitems, void *ud) {
         memcpy(dst, b->mem + x->body_pos, n);
     } else {
         ssize_t got;
-        do got = pread(b->fd, dst, n, (off_t)(b->offset + x->body_pos));
+        do
+            got = pread(b->fd, dst, n, (off_t)(b->offset + x->body_pos));
         while (got < 0 && errno == EINTR);
         if (got <= 0) {
             x->read_err = true;
@@ -372,16 +378,15 @@ bool s3_http_retryable_curl(CURLcode cc) {
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_WEIRD_SERVER_REPLY:
     case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-        return true;
-    default:
-        return false;
+    case CURLE_HTTP2_STREAM: return true;
+    default: return false;
     }
 }
 
 static uint64_t next_random(void) {
     static _Thread_local uint64_t state;
-    if (!state) state = (uint64_t)st_now_us() ^ ((uint64_t)(uintptr_t)&state << 16) ^ 0x9e3779b97f4a7c15ull;
+    if (!state)
+        state = (uint64_t)st_now_us() ^ ((uint64_t)(uintptr_t)&state << 16) ^ 0x9e3779b97f4a7c15ull;
     state ^= state >> 12;
     state ^= state << 25;
     state ^= state >> 27;
@@ -392,7 +397,8 @@ long s3_http_backoff_ms(const s3_http_opts_t *o, int attempt) {
     long base = o->backoff_base_ms > 0 ? o->backoff_base_ms : 50;
     long cap = o->backoff_cap_ms > 0 ? o->backoff_cap_ms : 5000;
     long ceil = base;
-    for (int i = 1; i < attempt && ceil < cap; i++) ceil *= 2;
+    for (int i = 1; i < attempt && ceil < cap; i++)
+        ceil *= 2;
     if (ceil > cap) ceil = cap;
     /* Full jitter: spreads the retries of many clients hit by the same
      * failure instead of having them return in lockstep. */
@@ -405,8 +411,7 @@ static void sleep_ms(long ms) {
     }
 }
 
-static void setup(s3_http_t *h, pooled_t *p, const s3_http_req_t *req, xfer_t *x,
-                  char *errbuf) {
+static void setup(s3_http_t *h, pooled_t *p, const s3_http_req_t *req, xfer_t *x, char *errbuf) {
     CURL *e = p->e;
     curl_easy_setopt(e, CURLOPT_SHARE, h->share);
     curl_easy_setopt(e, CURLOPT_URL, req->url);
@@ -453,8 +458,7 @@ static void setup(s3_http_t *h, pooled_t *p, const s3_http_req_t *req, xfer_t *x
         curl_easy_setopt(e, CURLOPT_READDATA, x);
         curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, seek_cb);
         curl_easy_setopt(e, CURLOPT_SEEKDATA, x);
-        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE,
-                         (curl_off_t)(req->body ? req->body->len : 0));
+        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)(req->body ? req->body->len : 0));
         if (strcmp(m, "POST") == 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "POST");
     } else if (strcmp(m, "GET") == 0) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);

@@ -1,8 +1,9 @@
 /*
- * HTTP for the S3 backend, over libcurl: one share handle per store (DNS,
- * TLS sessions and the connection cache are shared by every request of the
- * store), a pool of reusable easy handles so a request costs no handle setup,
- * timeouts, and retries with capped exponential backoff and full jitter.
+ * HTTP for the S3 backend, over libcurl: one share handle per store (DNS
+ * and TLS sessions are shared by every request of the store), a pool of
+ * reusable easy handles that keep their connections alive (a request costs
+ * neither handle setup nor a new connection), timeouts, and retries with
+ * capped exponential backoff and full jitter.
  */
 #ifndef STRATA_S3_HTTP_H
 #define STRATA_S3_HTTP_H

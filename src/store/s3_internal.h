@@ -108,11 +108,10 @@ int s3_add_put_headers(s3_hdrs_t *h, const st_put_opts_t *o, const char *url, bo
 int s3_add_cond_headers(s3_hdrs_t *h, const st_put_opts_t *o, const char *url, bool quoted);
 /* One PUT of a whole object given its digests (conditional per o, with the
  * idempotency rule for retried conditional puts). */
-int s3_put_single(s3_store_t *st, const char *fk, const s3_body_t *body,
-                  const char sha256_hex[65], const uint8_t md5[16], const st_put_opts_t *o,
-                  st_object_info_t *info);
-int s3_put_mem(s3_store_t *st, const char *fk, const void *data, size_t n,
-               const st_put_opts_t *o, st_object_info_t *info);
+int s3_put_single(s3_store_t *st, const char *fk, const s3_body_t *body, const char sha256_hex[65],
+                  const uint8_t md5[16], const st_put_opts_t *o, st_object_info_t *info);
+int s3_put_mem(s3_store_t *st, const char *fk, const void *data, size_t n, const st_put_opts_t *o,
+               st_object_info_t *info);
 /* Whether CompleteMultipartUpload enforces `mode` (probe helper; fk must
  * exist). */
 bool s3_mpu_condition_enforced(s3_store_t *st, const char *fk, st_put_mode_t mode);

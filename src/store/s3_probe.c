@@ -104,9 +104,12 @@ static int probe(s3_store_t *st) {
     s3_copy_etag(current, pi.etag);
     st_object_info_t pi2;
     rc = probe_put(st, fk, "strata probe 2", ST_PUT_IF_ABSENT, NULL, &pi2);
-    if (rc == ST_ECONFLICT) st->caps |= ST_CAP_PUT_IF_ABSENT;
-    else if (rc) goto out;
-    else s3_copy_etag(current, pi2.etag);
+    if (rc == ST_ECONFLICT)
+        st->caps |= ST_CAP_PUT_IF_ABSENT;
+    else if (rc)
+        goto out;
+    else
+        s3_copy_etag(current, pi2.etag);
     rc = probe_put(st, fk, "strata probe 3", ST_PUT_IF_MATCH, "00000000000000000000000000000000",
                    &pi2);
     if (rc == ST_ECONFLICT) {
@@ -117,14 +120,18 @@ static int probe(s3_store_t *st) {
             st->if_match_quoted = false;
             rc = probe_put(st, fk, "strata probe 4", ST_PUT_IF_MATCH, current, &pi2);
         }
-        if (!rc) st->caps |= ST_CAP_PUT_IF_MATCH;
-        else if (rc == ST_ECONFLICT) st->if_match_quoted = true; /* neither: no if-match */
-        else goto out;
+        if (!rc)
+            st->caps |= ST_CAP_PUT_IF_MATCH;
+        else if (rc == ST_ECONFLICT)
+            st->if_match_quoted = true; /* neither: no if-match */
+        else
+            goto out;
     } else if (rc) {
         goto out;
     }
     rc = ST_OK;
-    if (st->caps & ST_CAP_PUT_IF_ABSENT) st->mpu_if_absent = s3_mpu_condition_enforced(st, fk, ST_PUT_IF_ABSENT);
+    if (st->caps & ST_CAP_PUT_IF_ABSENT)
+        st->mpu_if_absent = s3_mpu_condition_enforced(st, fk, ST_PUT_IF_ABSENT);
     if (st->mpu_if_absent && (st->caps & ST_CAP_PUT_IF_MATCH))
         st->mpu_if_match = s3_mpu_condition_enforced(st, fk, ST_PUT_IF_MATCH);
     st_error_clear();
@@ -137,13 +144,14 @@ out:
         s3_resp_t r = {0};
         if (s3_op_run(&op, &r) == 0) s3_resp_free(&r);
         s3_op_free(&op);
-        if (rc) st_error(rc, "%s", saved);
-        else st_error_clear();
+        if (rc)
+            st_error(rc, "%s", saved);
+        else
+            st_error_clear();
     }
     free(fk);
     return rc;
 }
-
 
 int s3_probe_caps(s3_store_t *st) {
     if (probe_lookup(st)) return ST_OK;

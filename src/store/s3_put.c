@@ -56,7 +56,8 @@ static int add_meta_headers(s3_hdrs_t *h, const st_put_opts_t *o, const char *ur
         if (!k || !*k) return st_error(ST_EINVAL, "%s: empty metadata key", url);
         for (const char *c = k; *c; c++)
             if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'))
-                return st_error(ST_EINVAL, "%s: metadata key '%s' is not lowercase letters, digits and '-'",
+                return st_error(ST_EINVAL,
+                                "%s: metadata key '%s' is not lowercase letters, digits and '-'",
                                 url, k);
         char *ev = meta_encode(v);
         if (!ev) return ST_ENOMEM;
@@ -72,7 +73,8 @@ static int add_meta_headers(s3_hdrs_t *h, const st_put_opts_t *o, const char *ur
         if (rc) return rc;
     }
     if (total > S3_META_MAX)
-        return st_error(ST_EINVAL, "%s: user metadata of %zu bytes exceeds %d", url, total, S3_META_MAX);
+        return st_error(ST_EINVAL, "%s: user metadata of %zu bytes exceeds %d", url, total,
+                        S3_META_MAX);
     return ST_OK;
 }
 
@@ -84,8 +86,8 @@ int s3_add_put_headers(s3_hdrs_t *h, const st_put_opts_t *o, const char *url, bo
     int rc = ST_OK;
     if (meta) {
         rc = s3_hdrs_add(h, "content-type",
-                      o->content_type && *o->content_type ? o->content_type
-                                                          : "application/octet-stream");
+                         o->content_type && *o->content_type ? o->content_type
+                                                             : "application/octet-stream");
         if (!rc) rc = add_meta_headers(h, o, url);
     }
     return rc;
@@ -123,9 +125,8 @@ static bool our_write_landed(s3_store_t *st, const char *fk, const char *expect_
 }
 
 /* One PUT of a whole object. sha256/md5 are the body's digests. */
-int s3_put_single(s3_store_t *st, const char *fk, const s3_body_t *body,
-                      const char sha256_hex[65], const uint8_t md5[16], const st_put_opts_t *o,
-                      st_object_info_t *info) {
+int s3_put_single(s3_store_t *st, const char *fk, const s3_body_t *body, const char sha256_hex[65],
+                  const uint8_t md5[16], const st_put_opts_t *o, st_object_info_t *info) {
     char *url = s3_url_of(st, fk);
     if (!url) return ST_ENOMEM;
     s3_op_t op = {.st = st, .method = "PUT", .fkey = fk, .body = body};
@@ -146,8 +147,8 @@ int s3_put_single(s3_store_t *st, const char *fk, const s3_body_t *body,
                 if (!info->etag[0]) memcpy(info->etag, md5hex, 33);
                 info->size = body->len;
             }
-        } else if ((r.status == 412 || r.status == 409) && r.sends > 1 &&
-                   o->mode != ST_PUT_PLAIN && our_write_landed(st, fk, md5hex, info)) {
+        } else if ((r.status == 412 || r.status == 409) && r.sends > 1 && o->mode != ST_PUT_PLAIN &&
+                   our_write_landed(st, fk, md5hex, info)) {
             /* Idempotency rule: this conditional PUT was retried, and the
              * object now holds exactly our bytes (the ETag of a single PUT is
              * the hex MD5 of its body), so the first attempt succeeded and
@@ -170,8 +171,8 @@ int s3_put_single(s3_store_t *st, const char *fk, const s3_body_t *body,
     return rc;
 }
 
-int s3_put_mem(s3_store_t *st, const char *fk, const void *data, size_t n,
-                          const st_put_opts_t *o, st_object_info_t *info) {
+int s3_put_mem(s3_store_t *st, const char *fk, const void *data, size_t n, const st_put_opts_t *o,
+               st_object_info_t *info) {
     s3_body_t body = {.mem = n ? data : empty_body, .len = n};
     char sha[65];
     uint8_t md5[16];
@@ -298,7 +299,8 @@ static int mpu_initiate(s3_writer_t *w) {
     s3_resp_t r = {0};
     if (!rc) rc = s3_op_run(&op, &r);
     if (!rc) {
-        if (!s3_ok(r.status)) rc = s3_fail(w->st, w->fk, &r);
+        if (!s3_ok(r.status))
+            rc = s3_fail(w->st, w->fk, &r);
         else if ((rc = s3_xml_parse_initiate((const char *)out.data, out.len, &w->upload_id)))
             rc = st_error_prefix(ST_EIO, "%s: InitiateMultipartUpload", w->url);
         else if (r.sends > 1)
@@ -362,14 +364,17 @@ static void slot_join(s3_writer_t *w, part_slot_t *s) {
         memcpy(w->etags[s->part_no - 1], s->etag, sizeof s->etag);
     }
     if (s->owned) {
-        if (w->nspare < S3_PARTS_IN_FLIGHT + 1) w->spare[w->nspare++] = s->owned;
-        else free(s->owned);
+        if (w->nspare < S3_PARTS_IN_FLIGHT + 1)
+            w->spare[w->nspare++] = s->owned;
+        else
+            free(s->owned);
         s->owned = NULL;
     }
 }
 
 static void join_all(s3_writer_t *w) {
-    for (int i = 0; i < S3_PARTS_IN_FLIGHT; i++) slot_join(w, &w->slots[i]);
+    for (int i = 0; i < S3_PARTS_IN_FLIGHT; i++)
+        slot_join(w, &w->slots[i]);
 }
 
 /* Starts uploading one part (up to S3_PARTS_IN_FLIGHT run at once). `owned`
@@ -526,7 +531,8 @@ static int mpu_complete(s3_writer_t *w, st_object_info_t *info) {
                  * gives the object follows S3's rule for multipart objects,
                  * computed from our own parts, not from a HEAD that could
                  * already see another writer's object. */
-                if (!info->etag[0] && multipart_etag(w, expect)) s3_copy_etag(info->etag, expect);
+                if (!info->etag[0] && multipart_etag(w, expect))
+                    s3_copy_etag(info->etag, expect);
                 else if (!info->etag[0]) {
                     st_object_info_t hi;
                     if (s3_head_full(w->st, w->fk, &hi) == 0) {
@@ -567,7 +573,8 @@ static int mpu_complete(s3_writer_t *w, st_object_info_t *info) {
 static void writer_free(s3_writer_t *w) {
     join_all(w);
     mpu_abort(w);
-    for (int i = 0; i < w->nspare; i++) free(w->spare[i]);
+    for (int i = 0; i < w->nspare; i++)
+        free(w->spare[i]);
     free(w->buf);
     free(w->etags);
     if (w->spool_fd >= 0) close(w->spool_fd);
@@ -593,8 +600,9 @@ static void writer_free(s3_writer_t *w) {
 static uint8_t *take_buffer(s3_writer_t *w) {
     if (w->nspare) return w->spare[--w->nspare];
     uint8_t *b = malloc(w->st->part_size);
-    if (!b) st_error(ST_ENOMEM, "out of memory (part buffer of %llu bytes)",
-                     (unsigned long long)w->st->part_size);
+    if (!b)
+        st_error(ST_ENOMEM, "out of memory (part buffer of %llu bytes)",
+                 (unsigned long long)w->st->part_size);
     return b;
 }
 
@@ -621,8 +629,8 @@ static int spool_flush(s3_writer_t *w) {
         ssize_t k = write(w->spool_fd, w->buf + done, w->len - done);
         if (k < 0 && errno == EINTR) continue;
         if (k <= 0)
-            return w_fail(w, st_error(ST_EIO, "%s: cannot write spool file: %s", w->url,
-                                      strerror(errno)));
+            return w_fail(
+                w, st_error(ST_EIO, "%s: cannot write spool file: %s", w->url, strerror(errno)));
         done += (size_t)k;
     }
     w->len = 0;
@@ -754,7 +762,7 @@ nomem:
 }
 
 int s3_be_writer_open(void *state, const char *key, const st_put_opts_t *opts, void **wp,
-                          const st_writer_ops_t **ops) {
+                      const st_writer_ops_t **ops) {
     s3_store_t *st = state;
     s3_writer_t *w;
     int rc = writer_new(st, key, opts, true, &w);
@@ -773,8 +781,8 @@ int s3_be_writer_open(void *state, const char *key, const st_put_opts_t *opts, v
     return ST_OK;
 }
 
-int s3_be_put(void *state, const char *key, const void *data, size_t n,
-                  const st_put_opts_t *opts, st_object_info_t *info) {
+int s3_be_put(void *state, const char *key, const void *data, size_t n, const st_put_opts_t *opts,
+              st_object_info_t *info) {
     s3_store_t *st = state;
     if (n <= st->part_size) {
         char *fk = s3_full_key(st, key);
@@ -794,7 +802,8 @@ int s3_be_put(void *state, const char *key, const void *data, size_t n,
                           "%s: a conditional object above 5 GiB needs a server that checks "
                           "conditions on CompleteMultipartUpload",
                           w->url);
-        else rc = s3_put_mem(st, w->fk, data, n, opts, info);
+        else
+            rc = s3_put_mem(st, w->fk, data, n, opts, info);
     } else {
         /* Parts point into the caller's data, which outlives this call. */
         const uint8_t *p = data;
@@ -814,8 +823,8 @@ int s3_be_put(void *state, const char *key, const void *data, size_t n,
 /* Whether CompleteMultipartUpload enforces a condition: a one-part upload
  * onto the existing probe object with a condition that must fail. */
 bool s3_mpu_condition_enforced(s3_store_t *st, const char *fk, st_put_mode_t mode) {
-    st_put_opts_t o = {.mode = mode, .if_match = "00000000000000000000000000000000",
-                       .content_type = "text/plain"};
+    st_put_opts_t o = {
+        .mode = mode, .if_match = "00000000000000000000000000000000", .content_type = "text/plain"};
     s3_writer_t *w;
     if (writer_new(st, S3_PROBE_DIR "x", &o, false, &w)) return false;
     /* The probe key lives at the bucket root, outside the store prefix. */
@@ -837,4 +846,3 @@ bool s3_mpu_condition_enforced(s3_store_t *st, const char *fk, st_put_mode_t mod
     writer_free(w); /* aborts the upload if it did not complete */
     return enforced;
 }
-

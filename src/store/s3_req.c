@@ -53,9 +53,9 @@ void s3_copy_etag(char dst[130], const char *v) {
 
 /* ---- request headers ------------------------------------------------------ */
 
-
 void s3_hdrs_free(s3_hdrs_t *h) {
-    for (int i = 0; i < h->nowned; i++) free(h->owned[i]);
+    for (int i = 0; i < h->nowned; i++)
+        free(h->owned[i]);
     free(h->owned);
     free(h->kv);
     memset(h, 0, sizeof *h);
@@ -111,7 +111,6 @@ char *s3_meta_decode(const char *v) {
 
 /* ---- running one request -------------------------------------------------- */
 
-
 static int op_prepare(void *ctx, struct curl_slist **out) {
     s3_op_t *op = ctx;
     s3_store_t *st = op->st;
@@ -125,7 +124,8 @@ static int op_prepare(void *ctx, struct curl_slist **out) {
     all[n++] = (s3_kv_t){"x-amz-date", date};
     if (st->creds.session_token)
         all[n++] = (s3_kv_t){"x-amz-security-token", st->creds.session_token};
-    for (int i = 0; i < op->h.n; i++) all[n++] = op->h.kv[i];
+    for (int i = 0; i < op->h.n; i++)
+        all[n++] = op->h.kv[i];
     s3_sign_req_t sr = {.method = op->method,
                         .path = op->path,
                         .query = op->query,
@@ -153,8 +153,10 @@ static int op_prepare(void *ctx, struct curl_slist **out) {
                            : st_buf_printf(&line, "%s;", all[i].name);
         if (!rc) {
             struct curl_slist *t = curl_slist_append(list, (const char *)line.data);
-            if (!t) rc = st_error(ST_ENOMEM, "out of memory");
-            else list = t;
+            if (!t)
+                rc = st_error(ST_ENOMEM, "out of memory");
+            else
+                list = t;
         }
     }
     st_buf_free(&line);
@@ -222,10 +224,14 @@ static const char *reason(long status) {
 }
 
 int s3_code_of(long status, const char *code) {
-    static const char *const auth_codes[] = {
-        "SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied",  "ExpiredToken",
-        "InvalidToken",          "TokenRefreshRequired", "AuthorizationHeaderMalformed",
-        "RequestTimeTooSkewed"};
+    static const char *const auth_codes[] = {"SignatureDoesNotMatch",
+                                             "InvalidAccessKeyId",
+                                             "AccessDenied",
+                                             "ExpiredToken",
+                                             "InvalidToken",
+                                             "TokenRefreshRequired",
+                                             "AuthorizationHeaderMalformed",
+                                             "RequestTimeTooSkewed"};
     for (size_t i = 0; i < sizeof auth_codes / sizeof *auth_codes; i++)
         if (code && strcmp(code, auth_codes[i]) == 0) return ST_EAUTH;
     switch (status) {
@@ -248,9 +254,12 @@ int s3_fail(const s3_store_t *st, const char *fkey, const s3_resp_t *r) {
     int rc = s3_code_of(r->status, c);
     char *u = fkey ? s3_url_of(st, fkey) : NULL;
     const char *what = u ? u : st->display;
-    if (msg && *msg) st_error(rc, "%s: %ld %s: %s", what, r->status, c, msg);
-    else if (r->status == 404 && !fkey) st_error(rc, "%s: %ld %s (bucket %s)", what, r->status, c, st->bucket);
-    else st_error(rc, "%s: %ld %s", what, r->status, c);
+    if (msg && *msg)
+        st_error(rc, "%s: %ld %s: %s", what, r->status, c, msg);
+    else if (r->status == 404 && !fkey)
+        st_error(rc, "%s: %ld %s (bucket %s)", what, r->status, c, st->bucket);
+    else
+        st_error(rc, "%s: %ld %s", what, r->status, c);
     free(u);
     free(code);
     free(msg);
@@ -311,11 +320,12 @@ int s3_head_full(s3_store_t *st, const char *fk, st_object_info_t *info) {
     s3_resp_t r;
     int rc = s3_op_run(&op, &r);
     if (!rc) {
-        if (s3_ok(r.status)) rc = info ? s3_info_from_resp(&r, info, false) : ST_OK;
-        else rc = s3_fail(st, fk, &r);
+        if (s3_ok(r.status))
+            rc = info ? s3_info_from_resp(&r, info, false) : ST_OK;
+        else
+            rc = s3_fail(st, fk, &r);
     }
     s3_resp_free(&r);
     s3_op_free(&op);
     return rc;
 }
-

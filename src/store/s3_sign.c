@@ -7,8 +7,8 @@
 #include <string.h>
 
 static bool unreserved(unsigned char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '~';
 }
 
 int s3_uri_encode(st_buf_t *b, const char *s, size_t n, bool keep_slash) {
@@ -87,7 +87,8 @@ static int cmp_hdr(const void *a, const void *b) {
 /* Header values are trimmed and inner runs of spaces collapsed ("trimall"),
  * as the server does with what it receives. */
 static int append_trimall(st_buf_t *b, const char *v) {
-    while (*v == ' ' || *v == '\t') v++;
+    while (*v == ' ' || *v == '\t')
+        v++;
     bool space = false;
     for (; *v; v++) {
         if (*v == ' ' || *v == '\t') {
@@ -133,7 +134,8 @@ int s3_canonical_request(const s3_sign_req_t *r, st_buf_t *out, st_buf_t *signed
         if (!rc) rc = st_buf_append_byte(out, '\n');
         if (!rc) rc = st_buf_printf(signed_headers, "%s%s", i ? ";" : "", h[i].name);
     }
-    for (int i = 0; i < r->nheaders; i++) free(h[i].name);
+    for (int i = 0; i < r->nheaders; i++)
+        free(h[i].name);
     free(h);
     if (rc) return rc;
     if (!signed_headers->data && (rc = st_buf_printf(signed_headers, "%s", ""))) return rc;
@@ -153,8 +155,8 @@ static void hmac(const void *key, size_t klen, const char *msg, size_t mlen, uin
     HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg, mlen, out, &len);
 }
 
-void s3_signing_key(const char *secret, const char *date8, const char *region,
-                    const char *service, uint8_t out[32]) {
+void s3_signing_key(const char *secret, const char *date8, const char *region, const char *service,
+                    uint8_t out[32]) {
     size_t slen = strlen(secret);
     char *k = malloc(slen + 5);
     uint8_t a[32], b[32];

@@ -57,8 +57,8 @@ int s3_string_to_sign(const s3_sign_req_t *r, const char *canonical_request, siz
                       st_buf_t *out);
 
 /* kSigning = HMAC chain over date (YYYYMMDD), region, service, "aws4_request". */
-void s3_signing_key(const char *secret, const char *date8, const char *region,
-                    const char *service, uint8_t out[32]);
+void s3_signing_key(const char *secret, const char *date8, const char *region, const char *service,
+                    uint8_t out[32]);
 
 /* The Authorization header value ("AWS4-HMAC-SHA256 Credential=...,
  * SignedHeaders=...,Signature=..."), appended to out. */

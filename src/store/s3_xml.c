@@ -124,8 +124,10 @@ int s3_xml_parse_error(const char *xml, size_t n, char **code, char **message) {
     int rc = parse_doc(xml, n, &doc);
     if (rc) return rc;
     const xmlNode *root = xmlDocGetRootElement(doc);
-    if (!is_elem(root, "Error")) rc = st_error(ST_ECORRUPT, "XML response is not an Error");
-    else rc = error_fields(root, code, message);
+    if (!is_elem(root, "Error"))
+        rc = st_error(ST_ECORRUPT, "XML response is not an Error");
+    else
+        rc = error_fields(root, code, message);
     xmlFreeDoc(doc);
     return rc;
 }
@@ -213,21 +215,26 @@ static int parse_contents(const xmlNode *c, bool url, s3_list_item_t *it) {
     const xmlNode *sz = child(c, "Size");
     if (!rc && sz) {
         char *t = text_of(sz, "Size");
-        if (!t) rc = ST_ECORRUPT;
-        else if (parse_u64(t, &it->size)) rc = st_error(ST_ECORRUPT, "bad Size '%.40s' in listing", t);
+        if (!t)
+            rc = ST_ECORRUPT;
+        else if (parse_u64(t, &it->size))
+            rc = st_error(ST_ECORRUPT, "bad Size '%.40s' in listing", t);
         free(t);
     }
     const xmlNode *et = child(c, "ETag");
     if (!rc) {
         it->etag = et ? text_of(et, "ETag") : strdup("");
-        if (!it->etag) rc = ST_ECORRUPT;
-        else strip_quotes(it->etag);
+        if (!it->etag)
+            rc = ST_ECORRUPT;
+        else
+            strip_quotes(it->etag);
         if (!rc && strlen(it->etag) >= 130) it->etag[129] = '\0';
     }
     const xmlNode *lm = child(c, "LastModified");
     if (!rc && lm) {
         char *t = text_of(lm, "LastModified");
-        if (!t) rc = ST_ECORRUPT;
+        if (!t)
+            rc = ST_ECORRUPT;
         else if (s3_parse_iso_time(t, &it->last_modified_us))
             rc = st_error(ST_ECORRUPT, "bad LastModified '%.40s' in listing", t);
         free(t);
@@ -278,8 +285,10 @@ int s3_xml_parse_list(const char *xml, size_t n, s3_list_page_t *page) {
             if (rc) free(it.key);
         } else if (is_elem(c, "IsTruncated")) {
             char *t = text_of(c, "IsTruncated");
-            if (!t) rc = ST_ECORRUPT;
-            else page->truncated = strcmp(t, "true") == 0;
+            if (!t)
+                rc = ST_ECORRUPT;
+            else
+                page->truncated = strcmp(t, "true") == 0;
             free(t);
         } else if (is_elem(c, "NextContinuationToken")) {
             free(page->next_token);
@@ -303,7 +312,8 @@ int s3_xml_parse_initiate(const char *xml, size_t n, char **upload_id) {
     int rc = parse_doc(xml, n, &doc);
     if (rc) return rc;
     const xmlNode *root = xmlDocGetRootElement(doc);
-    const xmlNode *u = is_elem(root, "InitiateMultipartUploadResult") ? child(root, "UploadId") : NULL;
+    const xmlNode *u =
+        is_elem(root, "InitiateMultipartUploadResult") ? child(root, "UploadId") : NULL;
     if (!u) {
         rc = st_error(ST_ECORRUPT, "InitiateMultipartUploadResult without an UploadId");
     } else if (!(*upload_id = text_of(u, "UploadId"))) {
@@ -332,8 +342,10 @@ int s3_xml_parse_complete(const char *xml, size_t n, char **etag, char **err_cod
     } else {
         const xmlNode *e = child(root, "ETag");
         *etag = e ? text_of(e, "ETag") : strdup("");
-        if (!*etag) rc = ST_ECORRUPT;
-        else strip_quotes(*etag);
+        if (!*etag)
+            rc = ST_ECORRUPT;
+        else
+            strip_quotes(*etag);
     }
     xmlFreeDoc(doc);
     return rc;
@@ -392,11 +404,14 @@ int s3_xml_parse_uploads(const char *xml, size_t n, s3_upload_t **ups, size_t *n
         x->key = text_of(k, "Key");
         x->upload_id = text_of(u, "UploadId");
         (*nups)++;
-        if (!x->key || !x->upload_id) rc = ST_ECORRUPT;
-        else if (url) rc = url_decode(x->key);
+        if (!x->key || !x->upload_id)
+            rc = ST_ECORRUPT;
+        else if (url)
+            rc = url_decode(x->key);
         if (!rc && t) {
             char *ts = text_of(t, "Initiated");
-            if (!ts) rc = ST_ECORRUPT;
+            if (!ts)
+                rc = ST_ECORRUPT;
             else if (s3_parse_iso_time(ts, &x->initiated_us))
                 rc = st_error(ST_ECORRUPT, "bad Initiated '%.40s'", ts);
             free(ts);

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -12,38 +13,37 @@
 
 #include "store/s3_creds.h"
 
-static const char *FILE1 =
-    "# comment line\n"
-    "; another comment\n"
-    "stray = before any section\n"
-    "[default]\n"
-    "aws_access_key_id = AKIDDEFAULT\n"
-    "aws_secret_access_key=secret/default+key\n"
-    "\n"
-    "[  prod  ]\r\n"
-    "aws_access_key_id\t=\tAKIDPROD  \r\n"
-    "aws_secret_access_key = prodsecret\r\n"
-    "aws_session_token = tok==\r\n"
-    "region = eu-west-1\r\n"
-    "[legacy]\n"
-    "aws_access_key_id = AKIDLEG\n"
-    "aws_secret_access_key = legsecret\n"
-    "aws_security_token = oldtok\n"
-    "[nested]\n"
-    "aws_access_key_id = AKIDNEST\n"
-    "s3 =\n"
-    "  aws_secret_access_key = not-a-secret-here\n"
-    "[split]\n"
-    "aws_access_key_id = AKIDSPLIT\n"
-    "[other]\n"
-    "aws_access_key_id = AKIDOTHER\n"
-    "aws_secret_access_key = other\n"
-    "[split]\n"
-    "aws_secret_access_key = splitsecret\n"
-    "[bad]\n"
-    "aws_access_key_id = AKID BAD\n"
-    "aws_secret_access_key = x\n"
-    "[empty]\n";
+static const char *FILE1 = "# comment line\n"
+                           "; another comment\n"
+                           "stray = before any section\n"
+                           "[default]\n"
+                           "aws_access_key_id = AKIDDEFAULT\n"
+                           "aws_secret_access_key=secret/default+key\n"
+                           "\n"
+                           "[  prod  ]\r\n"
+                           "aws_access_key_id\t=\tAKIDPROD  \r\n"
+                           "aws_secret_access_key = prodsecret\r\n"
+                           "aws_session_token = tok==\r\n"
+                           "region = eu-west-1\r\n"
+                           "[legacy]\n"
+                           "aws_access_key_id = AKIDLEG\n"
+                           "aws_secret_access_key = legsecret\n"
+                           "aws_security_token = oldtok\n"
+                           "[nested]\n"
+                           "aws_access_key_id = AKIDNEST\n"
+                           "s3 =\n"
+                           "  aws_secret_access_key = not-a-secret-here\n"
+                           "[split]\n"
+                           "aws_access_key_id = AKIDSPLIT\n"
+                           "[other]\n"
+                           "aws_access_key_id = AKIDOTHER\n"
+                           "aws_secret_access_key = other\n"
+                           "[split]\n"
+                           "aws_secret_access_key = splitsecret\n"
+                           "[bad]\n"
+                           "aws_access_key_id = AKID BAD\n"
+                           "aws_secret_access_key = x\n"
+                           "[empty]\n";
 
 static int parse(const char *profile, s3_creds_t *c) {
     return s3_creds_parse(FILE1, strlen(FILE1), profile, "test-file", c);
@@ -217,10 +217,8 @@ static void test_region(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_profiles),
-        cmocka_unit_test(test_parse_failures),
-        cmocka_unit_test(test_load_precedence),
-        cmocka_unit_test(test_load_missing),
+        cmocka_unit_test(test_parse_profiles),  cmocka_unit_test(test_parse_failures),
+        cmocka_unit_test(test_load_precedence), cmocka_unit_test(test_load_missing),
         cmocka_unit_test(test_region),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <arpa/inet.h>
@@ -46,11 +47,11 @@ typedef struct req {
 /* What the server does with one request. */
 enum fault {
     F_NONE,
-    F_CLOSE,          /* close without answering, request not applied */
-    F_APPLY_CLOSE,    /* apply the request, then close without answering (lost response) */
-    F_503,            /* answer 503 SlowDown, request not applied */
-    F_TRUNCATE,       /* answer, but cut the body short and close */
-    F_DELAY           /* wait 600 ms, then answer */
+    F_CLOSE,       /* close without answering, request not applied */
+    F_APPLY_CLOSE, /* apply the request, then close without answering (lost response) */
+    F_503,         /* answer 503 SlowDown, request not applied */
+    F_TRUNCATE,    /* answer, but cut the body short and close */
+    F_DELAY        /* wait 600 ms, then answer */
 };
 
 /* The listener lives outside the state that server_reset() wipes. */
@@ -134,7 +135,8 @@ static bool read_request(int fd, req_t *r, char *buf, size_t cap, size_t *have) 
         if (!c) continue;
         *c = '\0';
         char *v = c + 1;
-        while (*v == ' ') v++;
+        while (*v == ' ')
+            v++;
         snprintf(r->hdr_names[r->nhdr], 64, "%s", line);
         snprintf(r->hdr_values[r->nhdr], 512, "%s", v);
         r->nhdr++;
@@ -170,8 +172,7 @@ static void send_all(int fd, const void *p, size_t n) {
     }
 }
 
-static void respond(int fd, int status, const char *extra, const void *body, size_t n,
-                    bool head) {
+static void respond(int fd, int status, const char *extra, const void *body, size_t n, bool head) {
     char h[2048];
     int k = snprintf(h, sizeof h, "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s\r\n", status, n,
                      extra ? extra : "");
@@ -183,7 +184,8 @@ static void md5hex(const void *d, size_t n, char out[33]) {
     uint8_t m[16];
     unsigned l = 16;
     EVP_Digest(d, n, m, &l, EVP_md5(), NULL);
-    for (int i = 0; i < 16; i++) sprintf(out + 2 * i, "%02x", m[i]);
+    for (int i = 0; i < 16; i++)
+        sprintf(out + 2 * i, "%02x", m[i]);
 }
 
 static struct object *find_obj(const char *key) {
@@ -209,7 +211,8 @@ static void put_obj(const char *key, const uint8_t *d, size_t n, const char *eta
 
 static void s3_error(int fd, int status, const char *code, const char *msg, bool head) {
     char b[512];
-    int n = snprintf(b, sizeof b, "<?xml version=\"1.0\"?><Error><Code>%s</Code><Message>%s</Message></Error>",
+    int n = snprintf(b, sizeof b,
+                     "<?xml version=\"1.0\"?><Error><Code>%s</Code><Message>%s</Message></Error>",
                      code, msg);
     respond(fd, status, "Content-Type: application/xml\r\n", b, (size_t)n, head);
 }
@@ -259,9 +262,10 @@ static void s3_handle(int fd, const req_t *r, bool answer) {
     }
     if (strstr(auth, "Credential=BADKEY/")) {
         if (answer)
-            s3_error(fd, 403, "SignatureDoesNotMatch",
-                     "The request signature we calculated does not match the signature you provided.",
-                     head);
+            s3_error(
+                fd, 403, "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided.",
+                head);
         return;
     }
     if (strcmp(ph, "UNSIGNED-PAYLOAD") != 0) {
@@ -269,7 +273,8 @@ static void s3_handle(int fd, const req_t *r, bool answer) {
         unsigned l = 32;
         char hex[65];
         EVP_Digest(r->body, r->body_len, d, &l, EVP_sha256(), NULL);
-        for (int i = 0; i < 32; i++) sprintf(hex + 2 * i, "%02x", d[i]);
+        for (int i = 0; i < 32; i++)
+            sprintf(hex + 2 * i, "%02x", d[i]);
         if (strcmp(hex, ph) != 0) {
             if (answer) s3_error(fd, 400, "XAmzContentSHA256Mismatch", "hash mismatch", head);
             return;
@@ -323,7 +328,8 @@ static void s3_handle(int fd, const req_t *r, bool answer) {
             if (S.ups[i].open && strncmp(S.ups[i].key, prefix, strlen(prefix)) == 0)
                 n += snprintf(b + n, sizeof b - (size_t)n,
                               "<Upload><Key>%s</Key><UploadId>%s</UploadId><Initiated>%s"
-                              "</Initiated></Upload>", S.ups[i].key, S.ups[i].id, S.ups[i].initiated);
+                              "</Initiated></Upload>",
+                              S.ups[i].key, S.ups[i].id, S.ups[i].initiated);
         n += snprintf(b + n, sizeof b - (size_t)n, "</ListMultipartUploadsResult>");
         char date[64], h[128];
         time_t now = time(NULL);
@@ -344,8 +350,10 @@ static void s3_handle(int fd, const req_t *r, bool answer) {
         strftime(u->initiated, sizeof u->initiated, "%Y-%m-%dT%H:%M:%S.000Z", gmtime(&now));
         u->open = true;
         char b[256];
-        snprintf(b, sizeof b, "<InitiateMultipartUploadResult><UploadId>%s</UploadId>"
-                 "</InitiateMultipartUploadResult>", u->id);
+        snprintf(b, sizeof b,
+                 "<InitiateMultipartUploadResult><UploadId>%s</UploadId>"
+                 "</InitiateMultipartUploadResult>",
+                 u->id);
         if (answer) respond(fd, 200, NULL, b, strlen(b), false);
         return;
     }
@@ -361,7 +369,8 @@ static void s3_handle(int fd, const req_t *r, bool answer) {
         for (int i = 0; i < 16; i++)
             if (S.ups[i].open && S.ups[i].id[0] && strstr(r->query, S.ups[i].id)) u = &S.ups[i];
         if (!u) {
-            if (answer) s3_error(fd, 404, "NoSuchUpload", "The specified upload does not exist.", false);
+            if (answer)
+                s3_error(fd, 404, "NoSuchUpload", "The specified upload does not exist.", false);
             return;
         }
         /* radosgw 16 ignores conditions here; AWS checks them. */
@@ -373,7 +382,8 @@ static void s3_handle(int fd, const req_t *r, bool answer) {
         }
         size_t total = 0;
         int np = 0;
-        while (np < 16 && S.parts[np]) total += S.part_len[np++];
+        while (np < 16 && S.parts[np])
+            total += S.part_len[np++];
         uint8_t *all = malloc(total + 1), md5s[16 * 16];
         size_t off = 0;
         for (int i = 0; i < np; i++) {
@@ -390,9 +400,11 @@ static void s3_handle(int fd, const req_t *r, bool answer) {
         S.completes++;
         u->open = false;
         char b[256];
-        snprintf(b, sizeof b, "<CompleteMultipartUploadResult><ETag>%s%s%s</ETag>"
-                 "</CompleteMultipartUploadResult>", S.complete_conditions ? "\"" : "",
-                 S.complete_conditions ? e : "", S.complete_conditions ? "\"" : "");
+        snprintf(b, sizeof b,
+                 "<CompleteMultipartUploadResult><ETag>%s%s%s</ETag>"
+                 "</CompleteMultipartUploadResult>",
+                 S.complete_conditions ? "\"" : "", S.complete_conditions ? e : "",
+                 S.complete_conditions ? "\"" : "");
         if (answer) respond(fd, 200, NULL, b, strlen(b), false);
         return;
     }
@@ -420,8 +432,10 @@ static void s3_handle(int fd, const req_t *r, bool answer) {
     }
     if (!o) {
         if (answer) {
-            if (head) respond(fd, 404, NULL, NULL, 0, true);
-            else s3_error(fd, 404, "NoSuchKey", "The specified key does not exist.", false);
+            if (head)
+                respond(fd, 404, NULL, NULL, 0, true);
+            else
+                s3_error(fd, 404, "NoSuchKey", "The specified key does not exist.", false);
         }
         return;
     }
@@ -433,9 +447,10 @@ static void s3_handle(int fd, const req_t *r, bool answer) {
         return;
     }
     char h[1600];
-    snprintf(h, sizeof h,
-             "ETag: \"%s\"\r\nLast-Modified: Wed, 12 Oct 2009 17:50:00 GMT\r\nContent-Type: %s\r\n%s",
-             o->etag, o->ctype[0] ? o->ctype : "application/octet-stream", o->meta);
+    snprintf(
+        h, sizeof h,
+        "ETag: \"%s\"\r\nLast-Modified: Wed, 12 Oct 2009 17:50:00 GMT\r\nContent-Type: %s\r\n%s",
+        o->etag, o->ctype[0] ? o->ctype : "application/octet-stream", o->meta);
     const char *range = hdr(r, "range");
     if (range && !head && !S.ignore_range) {
         unsigned long long a = 0, b = 0;
@@ -450,7 +465,9 @@ static void s3_handle(int fd, const req_t *r, bool answer) {
         } else {
             int k = sscanf(range, "bytes=%llu-%llu", &a, &b);
             if (k < 1 || a >= o->len) {
-                if (answer) s3_error(fd, 416, "InvalidRange", "The requested range is not satisfiable", false);
+                if (answer)
+                    s3_error(fd, 416, "InvalidRange", "The requested range is not satisfiable",
+                             false);
                 return;
             }
             from = a;
@@ -491,7 +508,8 @@ static void *conn_main(void *arg) {
                     free(r->body);
                     break;
                 }
-                snprintf(S.last_body, sizeof S.last_body, "%.*s", (int)r->body_len, (char *)r->body);
+                snprintf(S.last_body, sizeof S.last_body, "%.*s", (int)r->body_len,
+                         (char *)r->body);
                 respond(fd, S.script[i].status, "Content-Type: application/xml\r\n", b, strlen(b),
                         strcmp(r->method, "HEAD") == 0);
                 free(r->body);
@@ -501,7 +519,8 @@ static void *conn_main(void *arg) {
             f = S.fault_of(n, r);
         }
         if (f == F_503) {
-            s3_error(fd, 503, "SlowDown", "Please reduce your request rate.", !strcmp(r->method, "HEAD"));
+            s3_error(fd, 503, "SlowDown", "Please reduce your request rate.",
+                     !strcmp(r->method, "HEAD"));
             pthread_mutex_unlock(&g_mu);
             free(r->body);
             continue;
@@ -546,8 +565,10 @@ static void *accept_main(void *arg) {
 
 static void server_reset(void) {
     pthread_mutex_lock(&g_mu);
-    for (int i = 0; i < S.nobjs; i++) free(S.objs[i].data);
-    for (int i = 0; i < 16; i++) free(S.parts[i]);
+    for (int i = 0; i < S.nobjs; i++)
+        free(S.objs[i].data);
+    for (int i = 0; i < 16; i++)
+        free(S.parts[i]);
     memset(&S, 0, sizeof S);
     pthread_mutex_unlock(&g_mu);
 }
@@ -600,14 +621,14 @@ static char url[128];
 static int run(s3_http_t *h, const char *method, const s3_body_t *body, st_buf_t *out,
                s3_resp_t *resp) {
     snprintf(url, sizeof url, "http://127.0.0.1:%d/x", g_port);
-    s3_http_req_t req = {.method = method, .url = url, .body = body, .out = out,
-                         .prepare = prepare};
+    s3_http_req_t req = {
+        .method = method, .url = url, .body = body, .out = out, .prepare = prepare};
     return s3_http_do(h, &req, resp);
 }
 
 static s3_http_t *client(int retries, long timeout_ms) {
-    s3_http_opts_t o = {.retries = retries, .timeout_ms = timeout_ms, .backoff_base_ms = 5,
-                        .backoff_cap_ms = 20};
+    s3_http_opts_t o = {
+        .retries = retries, .timeout_ms = timeout_ms, .backoff_base_ms = 5, .backoff_cap_ms = 20};
     s3_http_t *h;
     assert_int_equal(s3_http_new(&o, &h), 0);
     return h;
@@ -1050,14 +1071,17 @@ static void test_multipart_abort(void **state) {
     st_store_t *s = open_store("&part_size=5MiB");
     size_t n = 12u << 20;
     uint8_t *d = malloc(n);
-    for (size_t i = 0; i < n; i++) d[i] = (uint8_t)(i * 31);
+    for (size_t i = 0; i < n; i++)
+        d[i] = (uint8_t)(i * 31);
     /* A part fails for good: the upload is aborted, nothing is completed. */
     S.fail_part2 = true;
     st_store_writer_t *w;
     assert_int_equal(st_store_writer_open(s, "big", NULL, &w), 0);
     int rc = st_store_writer_write(w, d, n);
-    if (!rc) rc = st_store_writer_commit(w, NULL);
-    else st_store_writer_abort(w);
+    if (!rc)
+        rc = st_store_writer_commit(w, NULL);
+    else
+        st_store_writer_abort(w);
     assert_int_equal(rc, ST_EIO);
     assert_non_null(strstr(st_errmsg(), "part 2"));
     assert_int_equal(S.uploads, 1);
@@ -1098,13 +1122,15 @@ static void test_multipart_abort(void **state) {
 
 static int open_uploads(void) {
     int n = 0;
-    for (int i = 0; i < 16; i++) n += S.ups[i].open;
+    for (int i = 0; i < 16; i++)
+        n += S.ups[i].open;
     return n;
 }
 
 static enum fault lose_first_initiate(int n, const req_t *r) {
     (void)n;
-    if (strcmp(r->method, "POST") == 0 && qhas(r, "uploads") && S.uploads == 1) return F_APPLY_CLOSE;
+    if (strcmp(r->method, "POST") == 0 && qhas(r, "uploads") && S.uploads == 1)
+        return F_APPLY_CLOSE;
     return F_NONE;
 }
 
@@ -1153,7 +1179,8 @@ static void test_conditional_multipart_completes(void **state) {
     assert_int_equal(open_uploads(), 0);
     size_t n = 11u << 20;
     uint8_t *d = malloc(n);
-    for (size_t i = 0; i < n; i++) d[i] = (uint8_t)(i >> 7);
+    for (size_t i = 0; i < n; i++)
+        d[i] = (uint8_t)(i >> 7);
     /* The server checks conditions on completes: conditional objects go up
      * as multipart uploads, committed by the conditional complete. */
     st_put_opts_t c = {.mode = ST_PUT_IF_ABSENT};

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -77,7 +78,8 @@ static void test_put_object_example(void **state) {
     (void)state;
     char payload[65];
     st_sha256_hex("Welcome to Amazon S3.", 21, payload);
-    assert_string_equal(payload, "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072");
+    assert_string_equal(payload,
+                        "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072");
     /* Header order and case differ from the canonical form on purpose. */
     s3_kv_t h[] = {{"x-amz-storage-class", "REDUCED_REDUNDANCY"},
                    {"Host", EX_HOST},
@@ -97,9 +99,8 @@ static void test_put_object_example(void **state) {
 static void test_get_lifecycle_example(void **state) {
     (void)state;
     s3_kv_t q[] = {{"lifecycle", ""}};
-    s3_kv_t h[] = {{"Host", EX_HOST},
-                   {"x-amz-date", EX_DATE},
-                   {"x-amz-content-sha256", S3_EMPTY_SHA256}};
+    s3_kv_t h[] = {
+        {"Host", EX_HOST}, {"x-amz-date", EX_DATE}, {"x-amz-content-sha256", S3_EMPTY_SHA256}};
     s3_sign_req_t r = example("GET", "/", q, 1, h, 3, S3_EMPTY_SHA256);
     assert_auth(&r, "host;x-amz-content-sha256;x-amz-date",
                 "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543");
@@ -109,9 +110,8 @@ static void test_list_objects_example(void **state) {
     (void)state;
     /* Given out of order: the canonical query sorts them. */
     s3_kv_t q[] = {{"prefix", "J"}, {"max-keys", "2"}};
-    s3_kv_t h[] = {{"Host", EX_HOST},
-                   {"x-amz-date", EX_DATE},
-                   {"x-amz-content-sha256", S3_EMPTY_SHA256}};
+    s3_kv_t h[] = {
+        {"Host", EX_HOST}, {"x-amz-date", EX_DATE}, {"x-amz-content-sha256", S3_EMPTY_SHA256}};
     s3_sign_req_t r = example("GET", "/", q, 2, h, 3, S3_EMPTY_SHA256);
     assert_auth(&r, "host;x-amz-content-sha256;x-amz-date",
                 "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7");
@@ -156,8 +156,12 @@ static void test_uri_encode(void **state) {
 static void test_canonical_query(void **state) {
     (void)state;
     st_buf_t b = ST_BUF_INIT;
-    s3_kv_t q[] = {{"uploadId", "a/b+c"}, {"partNumber", "10"}, {"uploads", ""}, {"a", "2"},
-                   {"a", "1"}, {"continuation-token", "x y=="}};
+    s3_kv_t q[] = {{"uploadId", "a/b+c"},
+                   {"partNumber", "10"},
+                   {"uploads", ""},
+                   {"a", "2"},
+                   {"a", "1"},
+                   {"continuation-token", "x y=="}};
     assert_int_equal(s3_canonical_query(&b, q, 6), 0);
     assert_int_equal(st_buf_append_byte(&b, 0), 0);
     /* Sorted by encoded name then value; flags get "="; '/' and '+' are
@@ -207,9 +211,15 @@ static void test_canonical_headers(void **state) {
 static void test_signature_depends_on_everything(void **state) {
     (void)state;
     s3_kv_t h[] = {{"host", "h"}, {"x-amz-date", "20240101T120000Z"}};
-    s3_sign_req_t r = {.method = "GET", .path = "/b/k", .headers = h, .nheaders = 2,
-                       .payload_hash = S3_EMPTY_SHA256, .amz_date = "20240101T120000Z",
-                       .region = "us-east-1", .service = "s3", .access_key = "K",
+    s3_sign_req_t r = {.method = "GET",
+                       .path = "/b/k",
+                       .headers = h,
+                       .nheaders = 2,
+                       .payload_hash = S3_EMPTY_SHA256,
+                       .amz_date = "20240101T120000Z",
+                       .region = "us-east-1",
+                       .service = "s3",
+                       .access_key = "K",
                        .secret_key = "S"};
     st_buf_t base = ST_BUF_INIT;
     assert_int_equal(s3_authorization(&r, &base), 0);

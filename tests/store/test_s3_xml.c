@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -15,9 +16,10 @@
 
 static void test_error(void **state) {
     (void)state;
-    const char *x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>PreconditionFailed</Code>"
-                    "<Message>At least one of the pre-conditions you specified did not hold</Message>"
-                    "<RequestId>tx1</RequestId><HostId>h</HostId></Error>";
+    const char *x =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>PreconditionFailed</Code>"
+        "<Message>At least one of the pre-conditions you specified did not hold</Message>"
+        "<RequestId>tx1</RequestId><HostId>h</HostId></Error>";
     char *code, *msg;
     assert_int_equal(s3_xml_parse_error(x, strlen(x), &code, &msg), 0);
     assert_string_equal(code, "PreconditionFailed");
@@ -42,7 +44,8 @@ static void test_error(void **state) {
     /* Very long messages are cut, not refused. */
     st_buf_t b = ST_BUF_INIT;
     assert_int_equal(st_buf_append_str(&b, "<Error><Code>C</Code><Message>"), 0);
-    for (int i = 0; i < 20000; i++) assert_int_equal(st_buf_append_byte(&b, 'm'), 0);
+    for (int i = 0; i < 20000; i++)
+        assert_int_equal(st_buf_append_byte(&b, 'm'), 0);
     assert_int_equal(st_buf_append_str(&b, "</Message></Error>"), 0);
     assert_int_equal(s3_xml_parse_error((const char *)b.data, b.len, &code, &msg), 0);
     assert_true(strlen(msg) <= 300);
@@ -154,7 +157,8 @@ static void test_list_hostile(void **state) {
     /* An over-long key. */
     st_buf_t b = ST_BUF_INIT;
     assert_int_equal(st_buf_append_str(&b, "<ListBucketResult><Contents><Key>"), 0);
-    for (int i = 0; i < 10000; i++) assert_int_equal(st_buf_append_byte(&b, 'k'), 0);
+    for (int i = 0; i < 10000; i++)
+        assert_int_equal(st_buf_append_byte(&b, 'k'), 0);
     assert_int_equal(st_buf_append_str(&b, "</Key></Contents></ListBucketResult>"), 0);
     assert_int_equal(st_buf_append_byte(&b, 0), 0);
     expect_list_corrupt((const char *)b.data);
@@ -162,7 +166,8 @@ static void test_list_hostile(void **state) {
 
     /* Deep nesting: refused by the parser's depth limit, no crash. */
     assert_int_equal(st_buf_append_str(&b, "<ListBucketResult>"), 0);
-    for (int i = 0; i < 100000; i++) assert_int_equal(st_buf_append_str(&b, "<a>"), 0);
+    for (int i = 0; i < 100000; i++)
+        assert_int_equal(st_buf_append_str(&b, "<a>"), 0);
     assert_int_equal(st_buf_append_byte(&b, 0), 0);
     expect_list_corrupt((const char *)b.data);
     st_buf_free(&b);
@@ -220,7 +225,8 @@ static void test_initiate_complete(void **state) {
                        "</InitiateMultipartUploadResult>";
     assert_int_equal(s3_xml_parse_initiate(noid, strlen(noid), &id), ST_ECORRUPT);
     assert_null(id);
-    const char *emptyid = "<InitiateMultipartUploadResult><UploadId/></InitiateMultipartUploadResult>";
+    const char *emptyid =
+        "<InitiateMultipartUploadResult><UploadId/></InitiateMultipartUploadResult>";
     assert_int_equal(s3_xml_parse_initiate(emptyid, strlen(emptyid), &id), ST_ECORRUPT);
     assert_null(id);
 
@@ -263,7 +269,8 @@ static void test_uploads(void **state) {
     assert_string_equal(u[1].key, "p/c");
     assert_int_equal(u[1].initiated_us, 0);
     s3_uploads_free(u, n);
-    const char *none = "<ListMultipartUploadsResult><Bucket>b</Bucket></ListMultipartUploadsResult>";
+    const char *none =
+        "<ListMultipartUploadsResult><Bucket>b</Bucket></ListMultipartUploadsResult>";
     assert_int_equal(s3_xml_parse_uploads(none, strlen(none), &u, &n), 0);
     assert_int_equal(n, 0);
     s3_uploads_free(u, n);
