@@ -97,6 +97,7 @@ typedef struct server {
     bool fail_part2; /* answer 400 to part 2 */
     char last_auth[512];
     char last_token[128];
+    int vhost_requests; /* requests addressed as bkt.<host> */
     char last_body[256];
 } server_t;
 
@@ -530,6 +531,14 @@ static void *conn_main(void *arg) {
             free(r->body);
             break;
         }
+        const char *host = hdr(r, "host");
+        if (host && strncmp(host, "bkt.", 4) == 0) {
+            /* Virtual-hosted addressing: the bucket is in the Host. */
+            char tmp[sizeof r->path];
+            snprintf(tmp, sizeof tmp, "/bkt%.*s", (int)sizeof tmp - 5, r->path);
+            memcpy(r->path, tmp, sizeof tmp);
+            S.vhost_requests++;
+        }
         if (!S.script_n) s3_handle(fd, r, f != F_APPLY_CLOSE);
         pthread_mutex_unlock(&g_mu);
         free(r->body);
@@ -952,6 +961,26 @@ static void test_session_token(void **state) {
     st_store_close(s);
 }
 
+static void test_virtual_hosted(void **state) {
+    (void)state;
+    server_reset();
+    /* libcurl resolves every *.localhost name to the loopback address. */
+    char u[256];
+    snprintf(u, sizeof u, "s3://bkt/pre?endpoint=http://localhost:%d&path_style=0", g_port);
+    st_store_t *s;
+    int rc = st_store_open(u, &s);
+    if (rc) fail_msg("open %s: %s", u, st_errmsg());
+    assert_int_equal(st_store_put(s, "v/k", "virtual", 7, NULL, NULL), 0);
+    st_buf_t b = ST_BUF_INIT;
+    assert_int_equal(st_store_get(s, "v/k", &b, NULL), 0);
+    assert_int_equal(b.len, 7);
+    assert_memory_equal(b.data, "virtual", 7);
+    st_buf_free(&b);
+    assert_non_null(find_obj("pre/v/k"));
+    assert_true(S.vhost_requests >= 2);
+    st_store_close(s);
+}
+
 static void test_open_errors(void **state) {
     (void)state;
     server_reset();
@@ -1233,6 +1262,7 @@ int main(void) {
         cmocka_unit_test(test_probe_ignoring_server),
         cmocka_unit_test(test_bare_if_match_server),
         cmocka_unit_test(test_session_token),
+        cmocka_unit_test(test_virtual_hosted),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_get_ranges_and_errors),
         cmocka_unit_test(test_flaky_server),
