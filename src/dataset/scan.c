@@ -7,6 +7,8 @@
  * (late materialisation), and only the matching rows are copied out. */
 #include "dataset/scan_internal.h"
 
+#include "dataset/partition.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,7 +121,7 @@ static int partition_consts(const st_dataset_scan_t *s, const ds_file_t *f, st_b
     int rc = st_batch_new(s->l.fields + base, np, &b);
     for (int p = 0; p < np && !rc; p++) {
         const char *v = f->pvals[p];
-        rc = v ? st_coerce_append(&b->cols[p], v, strlen(v)) : st_col_append_null(&b->cols[p]);
+        rc = st_partition_append_value(&b->cols[p], v ? v : "", v ? strlen(v) : 0, !v);
         if (rc)
             rc = st_error_prefix(rc, "%s: partition %s", f->key, s->l.fields[base + p].name);
     }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataset/partition.h"
 #include "strata/schema.h"
 
 #define SCHEMA_FILE "_strata_schema.json"
@@ -40,34 +41,6 @@ void ds_layout_free(ds_layout_t *l) {
 }
 
 /* ---- partitions ---- */
-
-static int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decoding of one path segment; __HIVE_DEFAULT_PARTITION__ is null. */
-static int ds_partition_unescape(const char *raw, char **out, bool *is_null) {
-    *is_null = !strcmp(raw, "__HIVE_DEFAULT_PARTITION__");
-    size_t n = strlen(raw);
-    char *v = malloc(n + 1);
-    if (!v) return st_error(ST_ENOMEM, "out of memory");
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        int hi, lo;
-        if (raw[i] == '%' && i + 2 < n && (hi = hexval(raw[i + 1])) >= 0 && (lo = hexval(raw[i + 2])) >= 0) {
-            v[j++] = (char)(hi * 16 + lo);
-            i += 2;
-        } else {
-            v[j++] = raw[i];
-        }
-    }
-    v[j] = '\0';
-    *out = v;
-    return ST_OK;
-}
 
 typedef struct pseg {
     char *name, *value; /* value NULL = null */
@@ -110,30 +83,29 @@ static int parse_partitions(const char *rel, plist_t *names, pseg_t **segs, int 
     const char *p = rel;
     while (p < slash && !rc) {
         const char *e = memchr(p, '/', (size_t)(slash - p + 1));
-        const char *eq = memchr(p, '=', (size_t)(e - p));
-        if (eq && eq > p) {
-            char *name = strndup(p, (size_t)(eq - p));
-            char *raw = strndup(eq + 1, (size_t)(e - eq - 1));
-            char *val = NULL;
-            bool is_null = false;
-            if (!name || !raw) rc = st_error(ST_ENOMEM, "out of memory");
-            if (!rc) rc = ds_partition_unescape(raw, &val, &is_null);
-            free(raw);
+        st_buf_t nb = ST_BUF_INIT, vb = ST_BUF_INIT;
+        bool is_null = false;
+        int prc = st_partition_parse_segment(p, (size_t)(e - p), &nb, &vb, &is_null);
+        if (prc == ST_ENOTFOUND) {
+            st_error_clear(); /* a plain directory, not a partition */
+        } else if (prc) {
+            rc = st_error_prefix(prc, "%s", rel);
+        } else {
             int idx = 0;
-            if (!rc) rc = pnames_add(names, name, &idx);
-            free(name);
+            rc = pnames_add(names, (const char *)nb.data, &idx);
             if (!rc) {
                 /* The same column twice in one path: the deeper one wins. */
                 int j = 0;
                 while (j < n && strcmp(s[j].name, names->names[idx])) j++;
                 if (j == n) s[n++].name = names->names[idx];
                 free(s[j].value);
-                s[j].value = is_null ? NULL : val;
-                if (is_null) free(val);
-            } else {
-                free(val);
+                s[j].value = is_null ? NULL : (char *)st_buf_detach(&vb, NULL);
+                if (!is_null && !s[j].value) s[j].value = strdup("");
+                if (!is_null && !s[j].value) rc = st_error(ST_ENOMEM, "out of memory");
             }
         }
+        st_buf_free(&nb);
+        st_buf_free(&vb);
         p = e + 1;
     }
     if (rc) {
