@@ -42,6 +42,8 @@ int cli_rows_close(cli_rows_t *r);
 
 int cli_parquet(int argc, char **argv);
 int cli_store(int argc, char **argv);
+/* strata schema list/show/validate (cli_schema.c). */
+int cli_schema(int argc, char **argv);
 /* strata store caps URL (cli_store_caps.c); registered in the store group. */
 int cli_store_caps(int argc, char **argv);
 /* strata read DATASET_URL (cli_read.c): a top-level command. */

@@ -12,6 +12,7 @@ static const struct {
 } groups[] = {
     {"parquet", "read, inspect and write Parquet files", cli_parquet},
     {"store", "list, read, write and delete objects in stores", cli_store},
+    {"schema", "list and show table schemas, validate CSV / JSON Lines against them", cli_schema},
     {"read", "read a dataset with filters, projection and pruning", cli_read},
 };
 
