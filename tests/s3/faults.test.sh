@@ -145,7 +145,76 @@ for kind in 503 503-after reset-early reset-body delay; do
   [ "$n" -gt 0 ] && ok "faults injected: $kind x$n" || bad "no '$kind' fault was injected: the run proves nothing about it"
 done
 
+echo "== without retries: failures must be clear and leave nothing partial"
+# retries=0 and probe=0 (the probe's own requests would fail first): every injected fault
+# now reaches the caller. A failed put may still have landed whole (the answer was lost);
+# it must never land in part, and a failed get must not leave a partial -o file.
+node "$S3T_SOURCE_DIR/tests/s3/faultproxy.mjs" --target "$STRATA_S3_ENDPOINT" --p503 0.25 --preset-body 0.15 \
+  --preset-early 0.1 --seed "$((seed + 1))" --port-file "$t/harsh.port" </dev/null >"$t/harsh.out" 2>&1 &
+harsh_pid=$!
+on_exit "kill $harsh_pid 2>/dev/null; wait $harsh_pid 2>/dev/null"
+for ((i = 0; i < 100; i++)); do
+  [ -s "$t/harsh.port" ] && break
+  sleep 0.1
+done
+[ -s "$t/harsh.port" ] || die "second faultproxy did not start: $(cat "$t/harsh.out")"
+harsh=http://127.0.0.1:$(cat "$t/harsh.port")
+harsh_url() { echo "$(s3_obj_url "$run/harsh" "$1" "$harsh")&retries=0&probe=0"; }
+declare -A maybe=() # key -> bytes a failed or successful put may have stored
+h_ok=0
+h_failed=0
+for i in $(seq 1 12); do
+  f=$t/src/s$i
+  [ "$i" -gt 9 ] && f=$t/src/m$((i - 9))
+  [ -f "$f" ] || continue
+  "$STRATA" store put "$f" "$(harsh_url "h$i")" >/dev/null 2>"$t/op.err"
+  rc=$?
+  maybe[h$i]=$f
+  if [ $rc -eq 0 ]; then
+    h_ok=$((h_ok + 1))
+  elif [ $rc -eq 5 ] && grep -Eqi '503|SlowDown|ServiceUnavailable|reset|connection|recv|send|transfer|partial' "$t/op.err"; then
+    h_failed=$((h_failed + 1))
+  else
+    bad "put h$i without retries: exit $rc, unclear message: $(head -c 300 "$t/op.err")"
+  fi
+done
+for k in "${!written[@]}"; do
+  [[ $k == big/* ]] || continue
+  for r in 1 2 3; do
+    rm -f "$t/back/h"
+    "$STRATA" store get "$(s3_obj_url "$run/data" "$k" "$harsh")&retries=0&probe=0" -o "$t/back/h" >/dev/null 2>"$t/op.err"
+    rc=$?
+    if [ $rc -eq 0 ]; then
+      h_ok=$((h_ok + 1))
+      cmp -s "$t/back/h" "${written[$k]}" || bad "get $k without retries exited 0 with different bytes"
+    elif [ $rc -eq 5 ] && [ -s "$t/op.err" ]; then
+      h_failed=$((h_failed + 1))
+      [ -e "$t/back/h" ] && bad "failed get $k left a partial -o file ($(stat -c %s "$t/back/h") bytes)"
+    else
+      bad "get $k without retries: exit $rc, unclear message: $(head -c 300 "$t/op.err")"
+    fi
+  done
+done
+echo "without retries: $h_ok succeeded, $h_failed failed clearly; e.g. $(head -c 200 "$t/op.err")"
+[ "$h_failed" -gt 0 ] && ok "failures without retries happened and were clear" ||
+  bad "no operation failed without retries: the harsh phase proves nothing"
+kill -TERM "$harsh_pid" 2>/dev/null
+wait "$harsh_pid" 2>/dev/null
+
 echo "== nothing partial is visible (AWS CLI straight to radosgw)"
+aws_s3 s3 cp --only-show-errors --recursive "s3://$STRATA_S3_BUCKET/$run/harsh/" "$t/harsh-final/" ||
+  bad "aws s3 cp --recursive of the harsh prefix"
+n_landed=0
+for k in $(cd "$t/harsh-final" 2>/dev/null && find . -type f | sed 's|^\./||'); do
+  if [ -z "${maybe[$k]:-}" ]; then
+    bad "unexpected object $run/harsh/$k"
+  elif cmp -s "$t/harsh-final/$k" "${maybe[$k]}"; then
+    n_landed=$((n_landed + 1))
+  else
+    bad "$run/harsh/$k is not what was put: a partial or mixed object is visible"
+  fi
+done
+ok "without retries: $n_landed of ${#maybe[@]} puts landed, each one whole"
 aws_s3 s3 cp --only-show-errors --recursive "s3://$STRATA_S3_BUCKET/$run/data/" "$t/final/" ||
   bad "aws s3 cp --recursive of the final state"
 actual=$(cd "$t/final" 2>/dev/null && find . -type f | sed 's|^\./||' | sort)
@@ -161,7 +230,7 @@ done
 # The whole bucket: the contract suite removes what it wrote, the capability probe its
 # probe objects; anything else is debris a failure left behind.
 others=$(aws_s3 s3api list-objects-v2 --bucket "$STRATA_S3_BUCKET" --query 'Contents[].Key' --output text 2>&1 |
-  tr '\t' '\n' | grep -v -e "^$run/data/" -e '^None$' || true)
+  tr '\t' '\n' | grep -v -e "^$run/data/" -e "^$run/harsh/" -e '^None$' || true)
 if [ -z "$others" ]; then
   ok "no other object in the bucket"
 else
@@ -169,7 +238,12 @@ else
 fi
 uploads=$(aws_s3 s3api list-multipart-uploads --bucket "$STRATA_S3_BUCKET" --query 'Uploads[].[Key,UploadId]' \
   --output text 2>&1)
-if [ -z "$uploads" ] || [ "$uploads" = None ]; then ok "no multipart upload left open"; else bad "open multipart uploads: $uploads"; fi
+# Without retries an abort can fail as well; such uploads are invisible to readers and
+# are reported, not failed. With retries, none may be left.
+harsh_uploads=$(grep "^$run/harsh/" <<<"$uploads" || true)
+uploads=$(grep -v -e "^$run/harsh/" -e '^None$' <<<"$uploads" || true)
+[ -n "$harsh_uploads" ] && echo "note: uploads left by failed aborts without retries: $(wc -l <<<"$harsh_uploads")"
+if [ -z "$uploads" ]; then ok "no multipart upload left open"; else bad "open multipart uploads: $uploads"; fi
 
 echo "operations: $op_ok succeeded, $op_failed failed with a clear error"
 total=$((op_ok + op_failed))
