@@ -153,7 +153,9 @@ int s3_put_single(s3_store_t *st, const char *fk, const s3_body_t *body, const c
              * object now holds exactly our bytes (the ETag of a single PUT is
              * the hex MD5 of its body), so the first attempt succeeded and
              * only its response was lost. Reporting a conflict would make the
-             * caller believe another writer won. */
+             * caller believe another writer won. (Only a retried request is
+             * checked: should another writer have stored the very same bytes
+             * meanwhile, the object holds what we meant to write anyway.) */
             rc = ST_OK;
         } else if (r.status == 404 && o->mode == ST_PUT_IF_MATCH) {
             /* AWS answers If-Match on a missing key with 404 NoSuchKey: the
