@@ -77,6 +77,13 @@ static int fpset_grow(fpset *s) {
     return ST_OK;
 }
 
+/* Sets are larger than the caches: fetching the slot of a fingerprint a few
+ * rows ahead hides most of the miss that every insert would otherwise pay. */
+#define PREFETCH_AHEAD 16
+static inline void fpset_prefetch(const fpset *s, uint64_t fp) {
+    if (s->slots) __builtin_prefetch(&s->slots[fp_slot(s, fp)]);
+}
+
 /* Adds fp; *seen tells whether it was there already. */
 static inline int fpset_insert(fpset *s, uint64_t fp, bool *seen) {
     if (fp == 0) {
@@ -1132,6 +1139,7 @@ static int check_unique(st_validator_t *v, int f, const st_column_t *c, int64_t 
     if (!vf->unique) return ST_OK;
     fingerprints(c, n, v->fp, false);
     for (int64_t i = 0; i < n; i++) {
+        if (i + PREFETCH_AHEAD < n) fpset_prefetch(&vf->seen, v->fp[i + PREFETCH_AHEAD]);
         if (!valid_at(c, i)) continue; /* nulls are never equal to each other */
         bool seen;
         int rc = fpset_insert(&vf->seen, v->fp[i], &seen);
@@ -1153,6 +1161,7 @@ static int check_pk(st_validator_t *v, const st_batch_t *b, int64_t n) {
                 v->skip[i] |= !valid_at(c, i);
     }
     for (int64_t i = 0; i < n; i++) {
+        if (i + PREFETCH_AHEAD < n) fpset_prefetch(&v->pk_seen, v->fp[i + PREFETCH_AHEAD]);
         if (v->skip[i]) continue; /* a key with a null is reported as such */
         bool seen;
         int rc = fpset_insert(&v->pk_seen, v->fp[i], &seen);
