@@ -375,15 +375,18 @@ int st_store_get_range_info(st_store_t *s, const char *key, int64_t offset, uint
         char msg[512];
         snprintf(msg, sizeof msg, "%s", st_errmsg());
         st_object_info_t hi;
-        if (st_store_head(s, key, &hi) == ST_OK && hi.size == (uint64_t)offset) {
-            out->len = len0;
-            if (info) {
-                st_object_info_free(info);
-                *info = hi;
-            } else {
-                st_object_info_free(&hi);
+        if (st_store_head(s, key, &hi) == ST_OK) {
+            if (hi.size == (uint64_t)offset) {
+                out->len = len0;
+                if (info) {
+                    st_object_info_free(info);
+                    *info = hi;
+                } else {
+                    st_object_info_free(&hi);
+                }
+                return ST_OK;
             }
-            return ST_OK;
+            st_object_info_free(&hi);
         }
         st_error(e, "%s", msg);
         rc = e;
