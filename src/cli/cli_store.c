@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -242,7 +243,18 @@ static int cmd_get(int argc, char **argv) {
     if (rc) return cli_fail(rc);
     FILE *fp = stdout;
     char *tmp = NULL;
-    if (out && strcmp(out, "-")) {
+    struct stat st;
+    if (out && strcmp(out, "-") && stat(out, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* A device or pipe (-o /dev/null): write in place; a rename would
+         * replace the node itself. */
+        fp = fopen(out, "wb");
+        if (!fp) {
+            rc = st_error(ST_EIO, "%s: cannot open: %s", out, strerror(errno));
+            free(key);
+            st_store_close(s);
+            return cli_fail(rc);
+        }
+    } else if (out && strcmp(out, "-")) {
         size_t n = strlen(out) + 32;
         tmp = malloc(n);
         if (tmp) snprintf(tmp, n, "%s.tmp-%d", out, (int)getpid());
@@ -260,10 +272,12 @@ static int cmd_get(int argc, char **argv) {
     if (fp != stdout) {
         if (fclose(fp) != 0 && !rc)
             rc = st_error(ST_EIO, "%s: write failed: %s", out, strerror(errno));
-        if (!rc && rename(tmp, out) != 0)
-            rc = st_error(ST_EIO, "%s: cannot rename into place: %s", out, strerror(errno));
-        if (rc) unlink(tmp);
-        free(tmp);
+        if (tmp) {
+            if (!rc && rename(tmp, out) != 0)
+                rc = st_error(ST_EIO, "%s: cannot rename into place: %s", out, strerror(errno));
+            if (rc) unlink(tmp);
+            free(tmp);
+        }
     } else if (fflush(stdout) != 0 && !rc) {
         rc = st_error(ST_EIO, "standard output: %s", strerror(errno));
     }

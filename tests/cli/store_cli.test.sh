@@ -143,6 +143,11 @@ printf 'id,depth_m,soil\n1,notanumber,clay\n' >"$tmp/bad.csv"
 check "failed parquet write leaves nothing" test ! -e "$tmp/store/tables/bad.parquet"
 expect_exit 2 "and the store says so" $strata store stat "$store/tables/bad.parquet"
 
+# -o onto a device writes through it and leaves the device node in place.
+mknod "$tmp/devnull" c 1 3 2>/dev/null || ln -s /dev/null "$tmp/devnull"
+expect_exit 0 "get -o onto a device" $strata store get "$store/tables/logs.parquet" -o "$tmp/devnull"
+check "the device node is still a device" test -c "$tmp/devnull"
+
 if [ "$fails" -ne 0 ]; then
   echo "$fails check(s) failed"
   exit 1
