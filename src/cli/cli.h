@@ -48,5 +48,7 @@ int cli_schema(int argc, char **argv);
 int cli_store_caps(int argc, char **argv);
 /* strata read DATASET_URL (cli_read.c): a top-level command. */
 int cli_read(int argc, char **argv);
+/* strata write DATASET_URL (cli_dataset_write.c): a top-level command. */
+int cli_write(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ static const struct {
     {"store", "list, read, write and delete objects in stores", cli_store},
     {"schema", "list and show table schemas, validate CSV / JSON Lines against them", cli_schema},
     {"read", "read a dataset with filters, projection and pruning", cli_read},
+    {"write", "add CSV or JSON Lines rows to a dataset, validated and partitioned", cli_write},
 };
 
 static void usage(FILE *fp) {

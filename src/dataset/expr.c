@@ -79,8 +79,8 @@ static int format_node(const st_expr_t *e, st_buf_t *out) {
     case ST_EXPR_NOT:
         rc = st_buf_append_str(out, "not ");
         if (!rc)
-            rc = format_child(e->left,
-                              e->left->kind == ST_EXPR_AND || e->left->kind == ST_EXPR_OR, out);
+            rc = format_child(e->left, e->left->kind == ST_EXPR_AND || e->left->kind == ST_EXPR_OR,
+                              out);
         return rc;
     case ST_EXPR_CMP:
         rc = append_name(out, e->column);
@@ -184,7 +184,9 @@ static int check_kind(const st_expr_t *e, int k, const st_field_t *f) {
              strlen(lit) > 60 ? "..." : "");
     return st_error(ST_ETYPE, "filter: column %s is %s and compares with %s, not %s %s", f->name,
                     type, names[want],
-                    have == LIT_TEXT ? "the string" : have == LIT_BOOL ? "the boolean" : "the number",
+                    have == LIT_TEXT   ? "the string"
+                    : have == LIT_BOOL ? "the boolean"
+                                       : "the number",
                     shown);
 }
 
@@ -202,7 +204,8 @@ static int fraction_digits(const char *s) {
     const char *dot = strchr(s, '.'), *ex = strpbrk(s, "eE");
     long frac = 0;
     if (dot)
-        for (const char *p = dot + 1; *p >= '0' && *p <= '9'; p++) frac++;
+        for (const char *p = dot + 1; *p >= '0' && *p <= '9'; p++)
+            frac++;
     if (ex) frac -= strtol(ex + 1, NULL, 10);
     return frac < 0 ? 0 : frac > 38 ? 38 : (int)frac;
 }
@@ -295,7 +298,6 @@ static int bind_node(st_expr_t *e, const st_field_t *fields, int nfields) {
 }
 
 int st_expr_bind(st_expr_t *e, const st_field_t *fields, int nfields) {
-    if (!e || (nfields > 0 && !fields))
-        return st_error(ST_EINVAL, "st_expr_bind: NULL argument");
+    if (!e || (nfields > 0 && !fields)) return st_error(ST_EINVAL, "st_expr_bind: NULL argument");
     return bind_node(e, fields, nfields);
 }

@@ -181,7 +181,8 @@ static int eval_logic(const st_expr_t *e, eval_ctx *x, uint8_t *r) {
     if (rc) return rc;
     uint8_t decided = e->kind == ST_EXPR_AND ? V_FALSE : V_TRUE;
     int64_t i = 0;
-    while (i < x->n && r[i] == decided) i++;
+    while (i < x->n && r[i] == decided)
+        i++;
     if (i == x->n) return ST_OK;
     uint8_t *t = malloc((size_t)x->n);
     if (!t) return st_error(ST_ENOMEM, "filter: out of memory");

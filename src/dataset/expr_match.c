@@ -189,8 +189,7 @@ static bool may_match(const st_expr_t *e, const st_ranges_t *r, bool neg) {
     bool in = e->negated == neg;
     if (in) {
         for (int64_t k = 0; k < lit->length; k++)
-            if (!st_col_is_null(lit, k) && (!cr.mm || cmp_may(&cr, ST_CMP_EQ, lit, k)))
-                return true;
+            if (!st_col_is_null(lit, k) && (!cr.mm || cmp_may(&cr, ST_CMP_EQ, lit, k))) return true;
         return false;
     }
     /* NOT IN: a null in the list makes it never true; otherwise only a range

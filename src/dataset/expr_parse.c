@@ -56,8 +56,8 @@ typedef struct {
 static const struct {
     const char *word;
     tok_kind kind;
-} keywords[] = {{"and", T_AND},   {"or", T_OR},     {"not", T_NOT},     {"in", T_IN},
-                {"is", T_IS},     {"null", T_NULL}, {"true", T_TRUE},   {"false", T_FALSE}};
+} keywords[] = {{"and", T_AND}, {"or", T_OR},     {"not", T_NOT},   {"in", T_IN},
+                {"is", T_IS},   {"null", T_NULL}, {"true", T_TRUE}, {"false", T_FALSE}};
 
 /* 1-based column in characters (UTF-8 continuation bytes do not count). */
 static long char_column(const char *s, size_t pos) {
@@ -92,9 +92,7 @@ static bool is_ident_start(unsigned char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
 }
 
-static bool is_ident_char(unsigned char c) {
-    return is_ident_start(c) || (c >= '0' && c <= '9');
-}
+static bool is_ident_char(unsigned char c) { return is_ident_start(c) || (c >= '0' && c <= '9'); }
 
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -135,11 +133,13 @@ static size_t number_len(const char *s, size_t n) {
     size_t i = 0;
     if (i < n && (s[i] == '+' || s[i] == '-')) i++;
     size_t d0 = i;
-    while (i < n && is_digit(s[i])) i++;
+    while (i < n && is_digit(s[i]))
+        i++;
     bool digits = i > d0;
     if (i < n && s[i] == '.') {
         size_t f0 = ++i;
-        while (i < n && is_digit(s[i])) i++;
+        while (i < n && is_digit(s[i]))
+            i++;
         digits = digits || i > f0;
     }
     if (!digits) return 0;
@@ -147,7 +147,8 @@ static size_t number_len(const char *s, size_t n) {
         size_t e = i + 1;
         if (e < n && (s[e] == '+' || s[e] == '-')) e++;
         if (e < n && is_digit(s[e])) {
-            while (e < n && is_digit(s[e])) e++;
+            while (e < n && is_digit(s[e]))
+                e++;
             i = e;
         }
     }
@@ -183,8 +184,10 @@ static int next(parser *p) {
         break;
     case '<':
         t->kind = T_OP, t->op = ST_CMP_LT;
-        if (left > 1 && s[1] == '=') t->op = ST_CMP_LE, t->len = 2;
-        else if (left > 1 && s[1] == '>') t->op = ST_CMP_NE, t->len = 2;
+        if (left > 1 && s[1] == '=')
+            t->op = ST_CMP_LE, t->len = 2;
+        else if (left > 1 && s[1] == '>')
+            t->op = ST_CMP_NE, t->len = 2;
         break;
     case '>':
         t->kind = T_OP, t->op = ST_CMP_GT;
@@ -201,7 +204,8 @@ static int next(parser *p) {
             t->len = nl;
         } else if (is_ident_start(c)) {
             size_t k = 1;
-            while (k < left && is_ident_char((unsigned char)s[k])) k++;
+            while (k < left && is_ident_char((unsigned char)s[k]))
+                k++;
             t->len = k;
             t->kind = T_IDENT;
             for (size_t w = 0; w < sizeof keywords / sizeof keywords[0]; w++)
@@ -312,8 +316,10 @@ static st_expr_t *parse_pred(parser *p) {
     token *t = &p->tok;
     char buf[64];
     if (t->kind != T_IDENT && t->kind != T_QNAME) {
-        if (t->kind == T_END) perr(p, t->pos, "expected a column name");
-        else perr(p, t->pos, "expected a column name, found %s", shown(p, t, buf, sizeof buf));
+        if (t->kind == T_END)
+            perr(p, t->pos, "expected a column name");
+        else
+            perr(p, t->pos, "expected a column name, found %s", shown(p, t, buf, sizeof buf));
         return NULL;
     }
     char *column = t->text;

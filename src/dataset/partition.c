@@ -63,7 +63,8 @@ int st_partition_unescape(const char *s, size_t n, st_buf_t *out) {
         int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
         int lo = hi >= 0 ? hexval(s[i + 2]) : -1;
         if (hi < 0 || lo < 0)
-            return st_error(ST_ECORRUPT, "partition path: '%%' not followed by two hex digits in '%.*s'",
+            return st_error(ST_ECORRUPT,
+                            "partition path: '%%' not followed by two hex digits in '%.*s'",
                             (int)(n > 200 ? 200 : n), s);
         rc = st_buf_append_byte(out, (uint8_t)(hi << 4 | lo));
         i += 2;

@@ -33,12 +33,12 @@ typedef struct wfile {
 typedef struct part {
     char *dir; /* "c1=v1/c2=v2/" relative to the dataset path; "" without partitions */
     uint64_t hash;
-    st_pq_writer_t *pw; /* open file or NULL */
-    int file;           /* index in files of the open file */
-    uint64_t tick;      /* last use, for LRU */
-    size_t buffered;    /* estimated input bytes in the open row group */
+    st_pq_writer_t *pw;  /* open file or NULL */
+    int file;            /* index in files of the open file */
+    uint64_t tick;       /* last use, for LRU */
+    size_t buffered;     /* estimated input bytes in the open row group */
     uint64_t seen_bytes; /* st_pq_writer_bytes when last looked at */
-    uint64_t epoch;     /* batch in which `slot` is valid */
+    uint64_t epoch;      /* batch in which `slot` is valid */
     int slot;
 } part_t;
 
@@ -50,9 +50,9 @@ struct st_dataset_writer {
     bool overwrite, if_absent;
     st_field_t *fields; /* the schema's fields (names copied) */
     int nfields;
-    int *pcols, npart;       /* partition columns (schema indices), directory order */
-    int *dcols, ndata;       /* columns stored in the files */
-    st_field_t *dfields;     /* their fields (names shared with `fields`) */
+    int *pcols, npart;   /* partition columns (schema indices), directory order */
+    int *dcols, ndata;   /* columns stored in the files */
+    st_field_t *dfields; /* their fields (names shared with `fields`) */
     st_pq_write_opts_t pq;
     st_validator_t *validator;
     bool own_validator;
@@ -311,7 +311,8 @@ static int table_grow(st_dataset_writer_t *w) {
         part_t *p = w->slots[i];
         if (!p) continue;
         size_t k = p->hash & (ncap - 1);
-        while (ns[k]) k = (k + 1) & (ncap - 1);
+        while (ns[k])
+            k = (k + 1) & (ncap - 1);
         ns[k] = p;
     }
     free(w->slots);
@@ -384,8 +385,7 @@ static bool same_value(const st_column_t *c, int64_t i, int64_t j) {
 
 /* ---- gathering rows of one partition ---- */
 
-static int gather_column(st_column_t *dst, const st_column_t *src, const int64_t *rows,
-                         int64_t n) {
+static int gather_column(st_column_t *dst, const st_column_t *src, const int64_t *rows, int64_t n) {
     /* dst is empty (the scratch batch was cleared). */
     int rc = ST_OK;
     int64_t nulls = 0;
@@ -727,9 +727,8 @@ static int check_name(const char *what, const char *name) {
     if (!*name) return st_error(ST_EINVAL, "dataset: empty %s", what);
     if (strchr(name, '/')) return st_error(ST_EINVAL, "dataset: %s '%s' contains '/'", what, name);
     if (name[0] == '_' || name[0] == '.')
-        return st_error(ST_EINVAL,
-                        "dataset: %s '%s' starts with '%c' (readers skip such files)", what, name,
-                        name[0]);
+        return st_error(ST_EINVAL, "dataset: %s '%s' starts with '%c' (readers skip such files)",
+                        what, name, name[0]);
     if (strlen(name) > 200) return st_error(ST_EINVAL, "dataset: %s is too long", what);
     return st_key_validate(name) ? st_error_prefix(ST_EINVAL, "dataset: %s", what) : ST_OK;
 }
@@ -739,7 +738,8 @@ static int setup(st_dataset_writer_t *w, const char *path, const st_schema_t *sc
     int rc;
     /* The dataset prefix. */
     size_t pn = strlen(path);
-    while (pn && path[pn - 1] == '/') pn--;
+    while (pn && path[pn - 1] == '/')
+        pn--;
     if (pn) {
         char *p = strndup(path, pn);
         if (!p) return nomem();
@@ -756,7 +756,8 @@ static int setup(st_dataset_writer_t *w, const char *path, const st_schema_t *sc
     const char *stem = o->name;
     if (!stem && pn) {
         const char *end = w->path + pn - 1, *s = end;
-        while (s > w->path && s[-1] != '/') s--;
+        while (s > w->path && s[-1] != '/')
+            s--;
         if (!(w->stem = strndup(s, (size_t)(end - s)))) return nomem();
     } else if (!(w->stem = strdup(stem ? stem : schema->name ? schema->name : "data"))) {
         return nomem();
@@ -796,7 +797,8 @@ static int setup(st_dataset_writer_t *w, const char *path, const st_schema_t *sc
     }
     for (int i = 0; i < w->nfields; i++) {
         bool is_part = false;
-        for (int k = 0; k < w->npart; k++) is_part |= w->pcols[k] == i;
+        for (int k = 0; k < w->npart; k++)
+            is_part |= w->pcols[k] == i;
         if (is_part) continue;
         w->dcols[w->ndata] = i;
         w->dfields[w->ndata++] = w->fields[i];

@@ -150,7 +150,8 @@ static void test_unpartitioned_naming(void **state) {
     st_buf_t text = ST_BUF_INIT;
     assert_int_equal(read_file(s, files.keys[0], &text), 3);
     st_buf_append_byte(&text, 0);
-    assert_string_equal((char *)text.data, "1,\"p1\",\"1.500\"\n2,\"p2\",\"20.000\"\n3,null,null\n");
+    assert_string_equal((char *)text.data,
+                        "1,\"p1\",\"1.500\"\n2,\"p2\",\"20.000\"\n3,null,null\n");
     st_buf_free(&text);
     st_file_list_free(&files);
 
@@ -289,11 +290,12 @@ static void test_escape_round_trip(void **state) {
         assert_null(memchr(esc.data + 2, '/', esc.len - 2));
         assert_null(memchr(esc.data + 2, '=', esc.len - 2));
         assert_true(st_utf8_valid(esc.data, esc.len));
-        for (size_t i = 0; i < esc.len; i++) assert_true(esc.data[i] >= 0x20 && esc.data[i] != 0x7f);
+        for (size_t i = 0; i < esc.len; i++)
+            assert_true(esc.data[i] >= 0x20 && esc.data[i] != 0x7f);
         st_buf_t name = ST_BUF_INIT;
         bool is_null;
-        assert_int_equal(st_partition_parse_segment((const char *)esc.data, esc.len, &name, &back,
-                                                    &is_null), 0);
+        assert_int_equal(
+            st_partition_parse_segment((const char *)esc.data, esc.len, &name, &back, &is_null), 0);
         assert_false(is_null);
         assert_string_equal((char *)name.data, "c");
         assert_int_equal(back.len, n + 1);
@@ -480,10 +482,34 @@ static void test_typed_partitions(void **state) {
                                 "{\"name\": \"f\", \"type\": \"double\"},"
                                 "{\"name\": \"v\", \"type\": \"string\"}]}");
     const char *cells[] = {
-        "2024-01-05", "-3", "12.5", "true", "2024-01-05T10:00:00+02:00", "-0", "a",
-        "2024-01-05", "-3", "12.50", "true", "2024-01-05T08:00:00Z", "-0", "b",
-        "1969-12-31", "7", NULL, "false", "1970-01-01", "NaN", "c",
-        "1969-12-31", "7", NULL, "false", "1970-01-01", "0", "d",
+        "2024-01-05",
+        "-3",
+        "12.5",
+        "true",
+        "2024-01-05T10:00:00+02:00",
+        "-0",
+        "a",
+        "2024-01-05",
+        "-3",
+        "12.50",
+        "true",
+        "2024-01-05T08:00:00Z",
+        "-0",
+        "b",
+        "1969-12-31",
+        "7",
+        NULL,
+        "false",
+        "1970-01-01",
+        "NaN",
+        "c",
+        "1969-12-31",
+        "7",
+        NULL,
+        "false",
+        "1970-01-01",
+        "0",
+        "d",
     };
     st_batch_t *b = batch_of(sc, cells, 4);
     const char *part[] = {"d", "n", "amount", "ok", "ts", "f"};
@@ -515,9 +541,8 @@ static void test_typed_partitions(void **state) {
     for (int k = 0; k < 6; k++) {
         assert_string_equal(names[k], part[k]);
         int idx = st_schema_field_index(sc, names[k]);
-        assert_int_equal(st_partition_append_value(&back->cols[idx], values[k], strlen(values[k]),
-                                                   nulls[k]),
-                         0);
+        assert_int_equal(
+            st_partition_append_value(&back->cols[idx], values[k], strlen(values[k]), nulls[k]), 0);
         assert_int_equal(st_col_compare(&back->cols[idx], 0, &b->cols[idx], 2), 0);
         free(names[k]);
         free(values[k]);
@@ -796,7 +821,8 @@ static void test_many_partitions(void **state) {
     assert_int_equal(st_dataset_writer_close(w, &files), 0);
     assert_true(files.n > 3);
     total = 0;
-    for (int f = 0; f < files.n; f++) total += files.rows[f];
+    for (int f = 0; f < files.n; f++)
+        total += files.rows[f];
     assert_int_equal(total, 5000);
     st_file_list_free(&files);
     st_schema_free(sc);

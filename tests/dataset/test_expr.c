@@ -50,7 +50,8 @@ static void expect_parse_error(const char *text, const char *message) {
     st_expr_t *e = (st_expr_t *)1;
     assert_int_equal(st_expr_parse(text, &e), ST_EINVAL);
     assert_null(e);
-    if (strcmp(st_errmsg(), message)) fail_msg("'%s': got '%s', want '%s'", text, st_errmsg(), message);
+    if (strcmp(st_errmsg(), message))
+        fail_msg("'%s': got '%s', want '%s'", text, st_errmsg(), message);
 }
 
 static st_field_t fld(const char *name, const char *type) {
@@ -60,7 +61,8 @@ static st_field_t fld(const char *name, const char *type) {
 }
 
 /* A batch of one column per field from text cells (NULL = null), row-major. */
-static st_batch_t *make_batch(const st_field_t *fields, int nf, const char *const *cells, int rows) {
+static st_batch_t *make_batch(const st_field_t *fields, int nf, const char *const *cells,
+                              int rows) {
     st_batch_t *b;
     assert_int_equal(st_batch_new(fields, nf, &b), 0);
     for (int r = 0; r < rows; r++) {
@@ -281,9 +283,10 @@ static void test_format_round_trip(void **state) {
 
 static void test_bind(void **state) {
     (void)state;
-    st_field_t f[] = {fld("depth", "int32"), fld("name", "string"), fld("ts", "timestamp(us, UTC)"),
-                      fld("d", "date"), fld("amount", "decimal(8,3)"), fld("ok", "bool"),
-                      fld("id", "uuid"), fld("Mixed", "double")};
+    st_field_t f[] = {
+        fld("depth", "int32"), fld("name", "string"),         fld("ts", "timestamp(us, UTC)"),
+        fld("d", "date"),      fld("amount", "decimal(8,3)"), fld("ok", "bool"),
+        fld("id", "uuid"),     fld("Mixed", "double")};
     int nf = (int)(sizeof f / sizeof f[0]);
     st_expr_t *e = parse_ok("ts >= '2024-01-01' and amount in (12.5, -0.001, null) and ok = true");
     assert_int_equal(st_expr_bind(e, f, nf), 0);
@@ -425,22 +428,69 @@ static void test_eval_three_valued(void **state) {
 
 static void test_eval_types(void **state) {
     (void)state;
-    st_field_t f[] = {fld("i8", "int8"),       fld("u64", "uint64"),    fld("f", "float"),
-                      fld("g", "double"),      fld("dec", "decimal(20,4)"), fld("d", "date"),
-                      fld("ts", "timestamp(ms)"), fld("t", "time(us)"),   fld("b", "bool"),
-                      fld("id", "uuid"),       fld("bin", "binary"),    fld("fx", "fixed(2)"),
-                      fld("j", "json"),        fld("u8", "uint8")};
+    st_field_t f[] = {
+        fld("i8", "int8"),          fld("u64", "uint64"),        fld("f", "float"),
+        fld("g", "double"),         fld("dec", "decimal(20,4)"), fld("d", "date"),
+        fld("ts", "timestamp(ms)"), fld("t", "time(us)"),        fld("b", "bool"),
+        fld("id", "uuid"),          fld("bin", "binary"),        fld("fx", "fixed(2)"),
+        fld("j", "json"),           fld("u8", "uint8")};
     int nf = (int)(sizeof f / sizeof f[0]);
-    const char *cells[] = {
-        "-128", "18446744073709551615", "NaN",  "-0", "-12345678901234.5678", "1969-12-31",
-        "1960-01-01T00:00:00.001", "00:00:00", "false", "00000000-0000-0000-0000-000000000001",
-        "00ff", "0102", "{\"a\":1}", "0",
-        "127", "1", "1.5", "Infinity", "0.0001", "2024-02-29", "2024-02-29T23:59:59.999Z",
-        "23:59:59.999999", "true", "ffffffff-ffff-ffff-ffff-ffffffffffff", "", "ffff", "[]", "255",
-        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-        "0", "9223372036854775808", "-Infinity", "NaN", "12345678901234.5678", "1970-01-01",
-        "1970-01-01", "12:00", "true", "12345678-1234-1234-1234-123456789abc", "00", "0000", "1",
-        "128"};
+    const char *cells[] = {"-128",
+                           "18446744073709551615",
+                           "NaN",
+                           "-0",
+                           "-12345678901234.5678",
+                           "1969-12-31",
+                           "1960-01-01T00:00:00.001",
+                           "00:00:00",
+                           "false",
+                           "00000000-0000-0000-0000-000000000001",
+                           "00ff",
+                           "0102",
+                           "{\"a\":1}",
+                           "0",
+                           "127",
+                           "1",
+                           "1.5",
+                           "Infinity",
+                           "0.0001",
+                           "2024-02-29",
+                           "2024-02-29T23:59:59.999Z",
+                           "23:59:59.999999",
+                           "true",
+                           "ffffffff-ffff-ffff-ffff-ffffffffffff",
+                           "",
+                           "ffff",
+                           "[]",
+                           "255",
+                           NULL,
+                           NULL,
+                           NULL,
+                           NULL,
+                           NULL,
+                           NULL,
+                           NULL,
+                           NULL,
+                           NULL,
+                           NULL,
+                           NULL,
+                           NULL,
+                           NULL,
+                           NULL,
+                           "0",
+                           "9223372036854775808",
+                           "-Infinity",
+                           "NaN",
+                           "12345678901234.5678",
+                           "1970-01-01",
+                           "1970-01-01",
+                           "12:00",
+                           "true",
+                           "12345678-1234-1234-1234-123456789abc",
+                           "00",
+                           "0000",
+                           "1",
+                           "128"};
     st_batch_t *b = make_batch(f, nf, cells, 4);
     expect_eval(b, "i8 < 0", "1000");
     expect_eval(b, "i8 >= 0", "0101");
@@ -584,13 +634,13 @@ static void test_may_match_ops(void **state) {
     MAY(&x, "a >= 20");
     NOT_MAY(&x, "a >= 21");
     /* Negations push down as inverted operators. */
-    NOT_MAY(&x, "not a >= 10");   /* a < 10 */
-    MAY(&x, "not a < 10");        /* a >= 10 */
-    NOT_MAY(&x, "not a < 30");    /* a >= 30 */
-    NOT_MAY(&x, "not a <= 20");   /* a > 20 */
-    NOT_MAY(&x, "not a > 9");     /* a <= 9 */
-    MAY(&x, "not a = 15");        /* a != 15 over a range */
-    NOT_MAY(&x, "not a != 5");    /* a = 5 */
+    NOT_MAY(&x, "not a >= 10"); /* a < 10 */
+    MAY(&x, "not a < 10");      /* a >= 10 */
+    NOT_MAY(&x, "not a < 30");  /* a >= 30 */
+    NOT_MAY(&x, "not a <= 20"); /* a > 20 */
+    NOT_MAY(&x, "not a > 9");   /* a <= 9 */
+    MAY(&x, "not a = 15");      /* a != 15 over a range */
+    NOT_MAY(&x, "not a != 5");  /* a = 5 */
     MAY(&x, "not not a = 15");
     NOT_MAY(&x, "not not a = 25");
     /* IN checks every literal against the range. */
@@ -617,9 +667,9 @@ static void test_may_match_ops(void **state) {
     MAY(&x, "a = 5 or a = 15");
     NOT_MAY(&x, "a = 5 and a = 15");
     NOT_MAY(&x, "a = 5 or a = 25");
-    MAY(&x, "not (a = 5 and a = 15)");     /* a != 5 or a != 15 */
-    NOT_MAY(&x, "not (a != 5 or a < 100)"); /* a = 5 and a >= 100 */
-    MAY(&x, "not (a < 12 or a > 18)");      /* a >= 12 and a <= 18 */
+    MAY(&x, "not (a = 5 and a = 15)");       /* a != 5 or a != 15 */
+    NOT_MAY(&x, "not (a != 5 or a < 100)");  /* a = 5 and a >= 100 */
+    MAY(&x, "not (a < 12 or a > 18)");       /* a >= 12 and a <= 18 */
     NOT_MAY(&x, "not (a <= 20 or s = 'c')"); /* a > 20 and ... */
     /* Strings byte-wise. */
     NOT_MAY(&x, "s = 'a'");
@@ -733,7 +783,8 @@ static void test_col_compare(void **state) {
                                "99999999999999999999999999999999999999"),
                      -1);
     assert_int_equal(cmp_cells("date", "1969-12-31", "1970-01-01"), -1);
-    assert_int_equal(cmp_cells("timestamp(ns)", "1678-01-01T00:00:00Z", "2262-01-01T00:00:00Z"), -1);
+    assert_int_equal(cmp_cells("timestamp(ns)", "1678-01-01T00:00:00Z", "2262-01-01T00:00:00Z"),
+                     -1);
     assert_int_equal(cmp_cells("time(ms)", "23:59:59.999", "00:00"), 1);
     assert_int_equal(cmp_cells("uuid", "ffffffff-0000-0000-0000-000000000000",
                                "0fffffff-ffff-ffff-ffff-ffffffffffff"),
@@ -772,11 +823,16 @@ static void test_col_compare(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_precedence),     cmocka_unit_test(test_parse_predicates),
-        cmocka_unit_test(test_parse_errors),         cmocka_unit_test(test_format_round_trip),
-        cmocka_unit_test(test_bind),                 cmocka_unit_test(test_eval_three_valued),
-        cmocka_unit_test(test_eval_types),           cmocka_unit_test(test_eval_wide_batch),
-        cmocka_unit_test(test_may_match_ops),        cmocka_unit_test(test_may_match_single_value),
+        cmocka_unit_test(test_parse_precedence),
+        cmocka_unit_test(test_parse_predicates),
+        cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_format_round_trip),
+        cmocka_unit_test(test_bind),
+        cmocka_unit_test(test_eval_three_valued),
+        cmocka_unit_test(test_eval_types),
+        cmocka_unit_test(test_eval_wide_batch),
+        cmocka_unit_test(test_may_match_ops),
+        cmocka_unit_test(test_may_match_single_value),
         cmocka_unit_test(test_col_compare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
