@@ -32,7 +32,9 @@ typedef struct wfile {
 /* One partition value combination: its directory and its open file. */
 typedef struct part {
     char *dir; /* "c1=v1/c2=v2/" relative to the dataset path; "" without partitions */
-    uint64_t hash;
+    char *raw; /* the values' raw bytes (see raw_key) */
+    size_t rawlen;
+    uint64_t hash;       /* of raw */
     st_pq_writer_t *pw;  /* open file or NULL */
     int file;            /* index in files of the open file */
     uint64_t tick;       /* last use, for LRU */
@@ -69,7 +71,7 @@ struct st_dataset_writer {
     int nfiles, capfiles;
     /* scratch */
     st_batch_t *scratch;
-    st_buf_t keybuf;
+    st_buf_t keybuf, rawbuf;
     int *row_slot;
     int64_t *order;
     int64_t *counts;
@@ -321,31 +323,76 @@ static int table_grow(st_dataset_writer_t *w) {
     return ST_OK;
 }
 
-static int find_part(st_dataset_writer_t *w, const char *dir, size_t n, part_t **out) {
+static int row_dir(st_dataset_writer_t *w, const st_batch_t *b, int64_t i);
+
+/* The partition of row i of b (b NULL: the one partition of an unpartitioned
+ * write), looked up by the raw bytes of its values (rendering the directory
+ * text is done once per partition, not per row). */
+static int find_part(st_dataset_writer_t *w, const st_batch_t *b, int64_t i, part_t **out) {
     if ((w->nparts + 1) * 10 > w->nslots * 7) {
         int rc = table_grow(w);
         if (rc) return rc;
     }
-    uint64_t h = hash_bytes(dir, n);
+    if (!b) st_buf_reset(&w->rawbuf);
+    const char *raw = (const char *)w->rawbuf.data;
+    size_t n = w->rawbuf.len;
+    uint64_t h = hash_bytes(raw, n);
     size_t k = h & (w->nslots - 1);
     for (; w->slots[k]; k = (k + 1) & (w->nslots - 1)) {
         part_t *p = w->slots[k];
-        if (p->hash == h && strlen(p->dir) == n && !memcmp(p->dir, dir, n)) {
+        if (p->hash == h && p->rawlen == n && (n == 0 || !memcmp(p->raw, raw, n))) {
             *out = p;
             return ST_OK;
         }
     }
+    int rc = b ? row_dir(w, b, i) : ST_OK;
+    if (rc) return rc;
     part_t *p = calloc(1, sizeof *p);
-    if (!p || !(p->dir = strndup(dir, n))) {
+    if (!p) return nomem();
+    p->raw = malloc(n ? n : 1);
+    p->dir = b ? strndup((const char *)w->keybuf.data, w->keybuf.len) : strdup("");
+    if (!p->raw || !p->dir) {
+        free(p->raw);
+        free(p->dir);
         free(p);
         return nomem();
     }
+    if (n) memcpy(p->raw, raw, n);
+    p->rawlen = n;
     p->hash = h;
     p->file = -1;
     w->slots[k] = p;
     w->nparts++;
     *out = p;
     return ST_OK;
+}
+
+/* The raw bytes of row i's partition values: per column a null flag, then
+ * the value's bytes (var-len ones with their length). */
+static int raw_key(st_dataset_writer_t *w, const st_batch_t *b, int64_t i) {
+    st_buf_reset(&w->rawbuf);
+    int rc = ST_OK;
+    for (int k = 0; k < w->npart && !rc; k++) {
+        const st_column_t *c = &b->cols[w->pcols[k]];
+        if (st_col_is_null(c, i)) {
+            rc = st_buf_append_byte(&w->rawbuf, 0);
+            continue;
+        }
+        if ((rc = st_buf_append_byte(&w->rawbuf, 1))) break;
+        if (c->field.type.id == ST_TYPE_BOOL) {
+            rc = st_buf_append_byte(&w->rawbuf, st_col_get_bool(c, i));
+        } else if (st_type_is_varlen(&c->field.type)) {
+            size_t len;
+            const uint8_t *p = st_col_get_bytes(c, i, &len);
+            uint32_t l32 = (uint32_t)len;
+            rc = st_buf_append(&w->rawbuf, &l32, 4);
+            if (!rc && len) rc = st_buf_append(&w->rawbuf, p, len);
+        } else {
+            size_t wdt = (size_t)st_type_value_width(&c->field.type);
+            rc = st_buf_append(&w->rawbuf, c->values.data + wdt * (size_t)i, wdt);
+        }
+    }
+    return rc;
 }
 
 /* The directory of row i: "c1=v1/c2=v2/". */
@@ -522,8 +569,7 @@ static int route(st_dataset_writer_t *w, const st_batch_t *b) {
             w->row_slot[i] = w->row_slot[i - 1];
         } else {
             part_t *p;
-            if ((rc = row_dir(w, b, i))) return rc;
-            if ((rc = find_part(w, (const char *)w->keybuf.data, w->keybuf.len, &p))) return rc;
+            if ((rc = raw_key(w, b, i)) || (rc = find_part(w, b, i, &p))) return rc;
             int s = use_slot(w, p, &nused);
             if (s < 0) return s;
             w->row_slot[i] = s;
@@ -570,7 +616,7 @@ int st_dataset_writer_write(st_dataset_writer_t *w, const st_batch_t *batch) {
     if (batch->nrows == 0) return ST_OK;
     if (w->npart == 0) {
         part_t *p;
-        if ((rc = find_part(w, "", 0, &p)) || (rc = write_part(w, p, batch))) return fail(w, rc);
+        if ((rc = find_part(w, NULL, 0, &p)) || (rc = write_part(w, p, batch))) return fail(w, rc);
     } else if ((rc = route(w, batch))) {
         return fail(w, rc);
     }
@@ -693,6 +739,7 @@ static void writer_free(st_dataset_writer_t *w) {
         st_pq_writer_abort(w->open[i]->pw);
     for (size_t i = 0; i < w->nslots; i++)
         if (w->slots[i]) {
+            free(w->slots[i]->raw);
             free(w->slots[i]->dir);
             free(w->slots[i]);
         }
@@ -710,6 +757,7 @@ static void writer_free(st_dataset_writer_t *w) {
     free(w->dcols);
     st_batch_free(w->scratch);
     st_buf_free(&w->keybuf);
+    st_buf_free(&w->rawbuf);
     free(w->row_slot);
     free(w->order);
     free(w->counts);
@@ -898,7 +946,7 @@ int st_dataset_writer_close(st_dataset_writer_t *w, st_file_list_t *files) {
     /* An explicit file name is written even without rows. */
     if (!rc && w->file_name && w->nfiles == 0) {
         part_t *p;
-        if (!(rc = find_part(w, "", 0, &p)) && !(rc = open_file(w, p))) rc = close_file(w, p);
+        if (!(rc = find_part(w, NULL, 0, &p)) && !(rc = open_file(w, p))) rc = close_file(w, p);
     }
     if (!rc) rc = store_schema(w);
     if (!rc && files) rc = fill_list(w, files);
