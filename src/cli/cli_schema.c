@@ -51,9 +51,8 @@ static const char *default_dir(const char *dir) {
 /* ---- list ---- */
 
 static int cmd_list(int argc, char **argv) {
-    static const struct option opts[] = {{"dir", required_argument, 0, 'd'},
-                                         {"format", required_argument, 0, 'f'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"dir", required_argument, 0, 'd'}, {"format", required_argument, 0, 'f'}, {0, 0, 0, 0}};
     const char *dir = NULL;
     cli_out_format_t fmt = CLI_OUT_TABLE;
     int c;
@@ -68,7 +67,8 @@ static int cmd_list(int argc, char **argv) {
         default: return cli_usage_error("schema list", "unknown option");
         }
     }
-    if (optind != argc) return cli_usage_error("schema list", "unexpected argument '%s'", argv[optind]);
+    if (optind != argc)
+        return cli_usage_error("schema list", "unexpected argument '%s'", argv[optind]);
     st_registry_t *reg;
     int rc = st_registry_open(default_dir(dir), &reg);
     if (rc) return cli_fail(rc);
@@ -83,13 +83,16 @@ static int cmd_list(int argc, char **argv) {
         st_buf_reset(&line);
         rc = st_buf_append_str(&line, "{\"name\":");
         if (!rc) rc = st_json_append_string(&line, s->name, strlen(s->name));
-        if (!rc) rc = st_buf_printf(&line, ",\"version\":%d,\"fields\":%d,\"primary_key\":", s->version, s->nfields);
+        if (!rc)
+            rc = st_buf_printf(&line, ",\"version\":%d,\"fields\":%d,\"primary_key\":", s->version,
+                               s->nfields);
         /* JSON keeps the key as a list; a table or CSV cell reads better as text. */
         if (!rc && fmt == CLI_OUT_JSONL) {
             rc = st_buf_append_byte(&line, '[');
             for (int k = 0; k < s->n_primary_key && !rc; k++) {
                 if (k) rc = st_buf_append_byte(&line, ',');
-                if (!rc) rc = st_json_append_string(&line, s->primary_key[k], strlen(s->primary_key[k]));
+                if (!rc)
+                    rc = st_json_append_string(&line, s->primary_key[k], strlen(s->primary_key[k]));
             }
             if (!rc) rc = st_buf_append_byte(&line, ']');
         } else if (!rc) {
@@ -98,12 +101,17 @@ static int cmd_list(int argc, char **argv) {
                 if (k) rc = st_buf_append_str(&key, ", ");
                 if (!rc) rc = st_buf_append_str(&key, s->primary_key[k]);
             }
-            if (!rc) rc = st_json_append_string(&line, key.data ? (const char *)key.data : "", key.len);
+            if (!rc)
+                rc = st_json_append_string(&line, key.data ? (const char *)key.data : "", key.len);
             st_buf_free(&key);
         }
-        if (!rc) rc = st_buf_printf(&line, ",\"strict\":%s,\"description\":", s->strict ? "true" : "false");
-        if (!rc && s->description) rc = st_json_append_string(&line, s->description, strlen(s->description));
-        else if (!rc) rc = st_buf_append_str(&line, "null");
+        if (!rc)
+            rc = st_buf_printf(&line,
+                               ",\"strict\":%s,\"description\":", s->strict ? "true" : "false");
+        if (!rc && s->description)
+            rc = st_json_append_string(&line, s->description, strlen(s->description));
+        else if (!rc)
+            rc = st_buf_append_str(&line, "null");
         if (!rc) rc = st_buf_append_byte(&line, '}');
         if (!rc) rc = cli_rows_emit(rows, (const char *)line.data, line.len);
     }
@@ -145,8 +153,8 @@ static int cmd_show(int argc, char **argv) {
 /* ---- validate ---- */
 
 typedef struct vrun {
-    const char *data;   /* as given, for messages */
-    const char *shown;  /* the reader's name for it ("<stdin>" for "-") */
+    const char *data;  /* as given, for messages */
+    const char *shown; /* the reader's name for it ("<stdin>" for "-") */
     const st_schema_t *schema;
     st_validator_t *v;
     st_batch_t *batch;
@@ -277,11 +285,17 @@ static int print_report(const vrun *s, bool json) {
         st_buf_reset(&out);
         if (json) {
             rc = st_buf_printf(&out, "{\"row\":%lld,\"line\":", (long long)x->row);
-            if (!rc) rc = line ? st_buf_printf(&out, "%lld", (long long)line) : st_buf_append_str(&out, "null");
+            if (!rc)
+                rc = line ? st_buf_printf(&out, "%lld", (long long)line)
+                          : st_buf_append_str(&out, "null");
             if (!rc) rc = st_buf_append_str(&out, ",\"column\":");
-            if (!rc) rc = x->column ? st_json_append_string(&out, x->column, strlen(x->column)) : st_buf_append_str(&out, "null");
+            if (!rc)
+                rc = x->column ? st_json_append_string(&out, x->column, strlen(x->column))
+                               : st_buf_append_str(&out, "null");
             if (!rc) rc = st_buf_append_str(&out, ",\"value\":");
-            if (!rc) rc = x->value ? st_json_append_string(&out, x->value, strlen(x->value)) : st_buf_append_str(&out, "null");
+            if (!rc)
+                rc = x->value ? st_json_append_string(&out, x->value, strlen(x->value))
+                              : st_buf_append_str(&out, "null");
             if (!rc) rc = st_buf_append_str(&out, ",\"rule\":");
             if (!rc) rc = st_json_append_string(&out, x->rule, strlen(x->rule));
             if (!rc) rc = st_buf_append_str(&out, ",\"message\":");
@@ -296,8 +310,9 @@ static int print_report(const vrun *s, bool json) {
     }
     if (!rc) {
         if (json)
-            printf("{\"schema\":\"%s\",\"rows\":%lld,\"violations\":%lld,\"shown\":%d,\"valid\":%s}\n",
-                   s->schema->name, (long long)s->rows, (long long)count, n, count ? "false" : "true");
+            printf(
+                "{\"schema\":\"%s\",\"rows\":%lld,\"violations\":%lld,\"shown\":%d,\"valid\":%s}\n",
+                s->schema->name, (long long)s->rows, (long long)count, n, count ? "false" : "true");
         else if (count == 0)
             printf("%lld row%s valid\n", (long long)s->rows, s->rows == 1 ? "" : "s");
         else
@@ -319,7 +334,8 @@ static int validate_with(const char *data, st_text_format_t fmt, const st_schema
     int rc = st_validator_new(schema, max_errors, &s.v);
     if (rc) return cli_fail(rc);
     st_table_reader_t *r = NULL;
-    rc = st_table_reader_open(data, fmt, st_schema_fields(schema), schema->nfields, schema->strict, &r);
+    rc = st_table_reader_open(data, fmt, st_schema_fields(schema), schema->nfields, schema->strict,
+                              &r);
     if (rc == ST_EVALIDATION) {
         /* The header breaks the schema (an unknown column of a strict schema, a
          * column named twice): report it, then check the rows as far as they
@@ -328,7 +344,8 @@ static int validate_with(const char *data, st_text_format_t fmt, const st_schema
         rc = msg ? add_reader_error(&s, msg, 0, 1, true) : st_error(ST_ENOMEM, "out of memory");
         free(msg);
         if (!rc && schema->strict && strcmp(data, "-")) {
-            rc = st_table_reader_open(data, fmt, st_schema_fields(schema), schema->nfields, false, &r);
+            rc = st_table_reader_open(data, fmt, st_schema_fields(schema), schema->nfields, false,
+                                      &r);
             if (rc == ST_EVALIDATION) rc = ST_OK, r = NULL; /* already reported */
         }
     }
@@ -355,12 +372,10 @@ static int validate_with(const char *data, st_text_format_t fmt, const st_schema
 }
 
 static int cmd_validate(int argc, char **argv) {
-    static const struct option opts[] = {{"schema", required_argument, 0, 's'},
-                                         {"dir", required_argument, 0, 'd'},
-                                         {"max-errors", required_argument, 0, 'm'},
-                                         {"input-format", required_argument, 0, 'i'},
-                                         {"format", required_argument, 0, 'f'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"schema", required_argument, 0, 's'},     {"dir", required_argument, 0, 'd'},
+        {"max-errors", required_argument, 0, 'm'}, {"input-format", required_argument, 0, 'i'},
+        {"format", required_argument, 0, 'f'},     {0, 0, 0, 0}};
     const char *schema_file = NULL, *dir = NULL;
     long long max_errors = DEFAULT_MAX_ERRORS;
     st_text_format_t fmt = ST_FORMAT_AUTO;
@@ -378,14 +393,20 @@ static int cmd_validate(int argc, char **argv) {
                 return cli_usage_error("schema validate", "--max-errors must be 1 to 1000000");
             break;
         case 'i':
-            if (!strcmp(optarg, "csv")) fmt = ST_FORMAT_CSV;
-            else if (!strcmp(optarg, "jsonl") || !strcmp(optarg, "ndjson")) fmt = ST_FORMAT_JSONL;
-            else return cli_usage_error("schema validate", "--input-format must be csv or jsonl");
+            if (!strcmp(optarg, "csv"))
+                fmt = ST_FORMAT_CSV;
+            else if (!strcmp(optarg, "jsonl") || !strcmp(optarg, "ndjson"))
+                fmt = ST_FORMAT_JSONL;
+            else
+                return cli_usage_error("schema validate", "--input-format must be csv or jsonl");
             break;
         case 'f':
-            if (!strcmp(optarg, "json") || !strcmp(optarg, "jsonl")) json = true;
-            else if (!strcmp(optarg, "text")) json = false;
-            else return cli_usage_error("schema validate", "--format must be text or json");
+            if (!strcmp(optarg, "json") || !strcmp(optarg, "jsonl"))
+                json = true;
+            else if (!strcmp(optarg, "text"))
+                json = false;
+            else
+                return cli_usage_error("schema validate", "--format must be text or json");
             break;
         default: return cli_usage_error("schema validate", "unknown option");
         }
@@ -427,7 +448,8 @@ int cli_schema(int argc, char **argv) {
                     "Schemas are the contract for tables: types, nullability and constraints\n"
                     "(DESIGN.md). The registry holds a built-in pack plus the schema files of\n"
                     "--dir DIR or $STRATA_SCHEMA_DIR.\n\ncommands:\n");
-        for (size_t i = 0; i < n; i++) fprintf(fp, "  %-9s %s\n", commands[i].name, commands[i].summary);
+        for (size_t i = 0; i < n; i++)
+            fprintf(fp, "  %-9s %s\n", commands[i].name, commands[i].summary);
         fprintf(fp, "\nRun 'strata schema <command> --help' for details.\n");
         return argc < 2 ? CLI_EXIT_USAGE : 0;
     }

@@ -2,8 +2,8 @@
  * compiled in) plus the schema files of a directory, which override built-ins
  * by name. A file that does not parse fails the whole open: a registry that
  * silently lost a table would validate data against nothing. */
-#include "strata/schema.h"
 #include "registry_pack.h"
+#include "strata/schema.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -101,7 +101,9 @@ static int list_dir(const char *dir, char ***out, int *nout) {
     DIR *d = opendir(dir);
     if (!d) {
         int e = errno;
-        return st_error(e == ENOENT ? ST_ENOTFOUND : e == ENOTDIR ? ST_EINVAL : ST_EIO,
+        return st_error(e == ENOENT    ? ST_ENOTFOUND
+                        : e == ENOTDIR ? ST_EINVAL
+                                       : ST_EIO,
                         "schema directory %s: %s", dir, strerror(e));
     }
     char **names = NULL;

@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SHOW_MAX 60           /* characters of a value shown in messages */
-#define PATTERN_SHOW_MAX 120  /* bytes of a pattern shown in messages */
-#define ENUM_SHOW_MAX 12      /* enum values listed in messages */
+#define SHOW_MAX 60          /* characters of a value shown in messages */
+#define PATTERN_SHOW_MAX 120 /* bytes of a pattern shown in messages */
+#define ENUM_SHOW_MAX 12     /* enum values listed in messages */
 #define PATTERN_MATCH_LIMIT 1000000
-#define ENUM_LINEAR_MAX 8     /* up to this many enum values a scan beats hashing */
+#define ENUM_LINEAR_MAX 8 /* up to this many enum values a scan beats hashing */
 
 /* Rules in the order a row's violations are listed for one column. */
 enum rule {
@@ -35,9 +35,9 @@ enum rule {
     R_UNIQUE,
     R_PK_DUP
 };
-static const char *const rule_names[] = {"type",       "nullable",   "primary_key", "min",
-                                         "max",        "min_length", "max_length",  "pattern",
-                                         "enum",       "unique",     "primary_key"};
+static const char *const rule_names[] = {"type", "nullable",   "primary_key", "min",
+                                         "max",  "min_length", "max_length",  "pattern",
+                                         "enum", "unique",     "primary_key"};
 
 /* ---- fingerprint sets ---- */
 
@@ -446,9 +446,9 @@ static int compile_pattern(st_validator_t *v, vfield *vf, const char *pattern) {
     /* Anchored only as written: "^...$" must match the whole value, while a
      * bare "BH" is found anywhere in it. '$' means the very end (as in JSON
      * Schema), not also "before a final newline", so "BH-01\n" is no name. */
-    vf->re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-                           PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C, &err, &off,
-                           NULL);
+    vf->re =
+        pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+                      PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C, &err, &off, NULL);
     if (!vf->re) {
         PCRE2_UCHAR msg[160];
         pcre2_get_error_message(err, msg, sizeof msg);
@@ -658,9 +658,9 @@ static int value_text(const st_column_t *c, int64_t i, st_buf_t *out) {
         }
         return rc;
     }
-    default: /* STRING, JSON */
-        p = st_col_get_bytes(c, i, &len);
-        return show_text(out, p, len);
+    case ST_TYPE_STRING:
+    case ST_TYPE_JSON:
+    default: p = st_col_get_bytes(c, i, &len); return show_text(out, p, len);
     }
     return st_buf_append_str(out, text);
 }
@@ -783,7 +783,9 @@ static int describe(st_validator_t *v, const entry *e, st_buf_t *value, st_buf_t
         }
         break;
     case R_ENUM: rc = st_buf_printf(msg, "%s is not one of %s", sv, vf->enum_list); break;
-    case R_UNIQUE: rc = st_buf_printf(msg, "%s is not unique (it appears in an earlier row)", sv); break;
+    case R_UNIQUE:
+        rc = st_buf_printf(msg, "%s is not unique (it appears in an earlier row)", sv);
+        break;
     default: rc = st_buf_printf(msg, "%s breaks rule %s", sv, rule_names[e->rule]); break;
     }
     st_buf_free(&shown);
@@ -935,19 +937,19 @@ static int check_nulls(st_validator_t *v, int f, const st_column_t *c, int64_t n
     return ST_OK;
 }
 
-#define RANGE_LOOP(T)                                                                             \
-    do {                                                                                          \
-        const uint8_t *base = c->values.data;                                                     \
-        for (int64_t i = 0; i < n; i++) {                                                         \
-            T x;                                                                                  \
-            memcpy(&x, base + (size_t)i * sizeof(T), sizeof(T));                                  \
-            __int128 y = (__int128)x;                                                             \
-            if ((vf->has_min && y < vf->imin) || (vf->has_max && y > vf->imax)) {                 \
-                if (!valid_at(c, i)) continue;                                                    \
-                int rc = emit(v, i, f, vf->has_min && y < vf->imin ? R_MIN : R_MAX, 0);           \
-                if (rc) return rc;                                                                \
-            }                                                                                     \
-        }                                                                                         \
+#define RANGE_LOOP(T)                                                                              \
+    do {                                                                                           \
+        const uint8_t *base = c->values.data;                                                      \
+        for (int64_t i = 0; i < n; i++) {                                                          \
+            T x;                                                                                   \
+            memcpy(&x, base + (size_t)i * sizeof(T), sizeof(T));                                   \
+            __int128 y = (__int128)x;                                                              \
+            if ((vf->has_min && y < vf->imin) || (vf->has_max && y > vf->imax)) {                  \
+                if (!valid_at(c, i)) continue;                                                     \
+                int rc = emit(v, i, f, vf->has_min && y < vf->imin ? R_MIN : R_MAX, 0);            \
+                if (rc) return rc;                                                                 \
+            }                                                                                      \
+        }                                                                                          \
     } while (0)
 
 static inline __int128 load_dec(const uint8_t *p) {

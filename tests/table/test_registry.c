@@ -16,11 +16,24 @@
 #include "strata/schema.h"
 
 static const char *const builtin_names[] = {
-    "borehole",           "borelog",           "borelog_details",         "borelog_versions",
-    "contacts",           "customers",         "lab_report_versions",     "organisations",
-    "pending_csv_uploads", "projects",         "soil_test_samples",       "stratum_layers",
-    "stratum_sample_points", "structure",      "sub_structures",          "substructure_assignments",
-    "unified_lab_reports", "users",
+    "borehole",
+    "borelog",
+    "borelog_details",
+    "borelog_versions",
+    "contacts",
+    "customers",
+    "lab_report_versions",
+    "organisations",
+    "pending_csv_uploads",
+    "projects",
+    "soil_test_samples",
+    "stratum_layers",
+    "stratum_sample_points",
+    "structure",
+    "sub_structures",
+    "substructure_assignments",
+    "unified_lab_reports",
+    "users",
 };
 #define NBUILTIN ((int)(sizeof builtin_names / sizeof builtin_names[0]))
 
@@ -207,8 +220,10 @@ static void test_dir_bad_file(void **state) {
 
 static void test_dir_duplicate(void **state) {
     (void)state;
-    write_file("a.json", "{\"name\": \"dup\", \"fields\": [{\"name\": \"a\", \"type\": \"int32\"}]}");
-    write_file("b.json", "{\"name\": \"dup\", \"fields\": [{\"name\": \"b\", \"type\": \"int32\"}]}");
+    write_file("a.json",
+               "{\"name\": \"dup\", \"fields\": [{\"name\": \"a\", \"type\": \"int32\"}]}");
+    write_file("b.json",
+               "{\"name\": \"dup\", \"fields\": [{\"name\": \"b\", \"type\": \"int32\"}]}");
     st_registry_t *r = NULL;
     assert_int_equal(st_registry_open(tmpdir, &r), ST_EINVAL);
     char want[700];
@@ -247,9 +262,8 @@ static void test_unknown_name(void **state) {
     assert_null(s);
     assert_string_equal(st_errmsg(), "no schema named 'borehol' (did you mean borehole, borelog?)");
     assert_int_equal(st_registry_get(r, "lab", &s), ST_ENOTFOUND);
-    assert_string_equal(st_errmsg(),
-                        "no schema named 'lab' (did you mean lab_report_versions, "
-                        "unified_lab_reports?)");
+    assert_string_equal(st_errmsg(), "no schema named 'lab' (did you mean lab_report_versions, "
+                                     "unified_lab_reports?)");
     assert_int_equal(st_registry_get(r, "boreholes", &s), ST_ENOTFOUND);
     assert_string_equal(st_errmsg(), "no schema named 'boreholes' (did you mean borehole?)");
     assert_int_equal(st_registry_get(r, "xyzzy", &s), ST_ENOTFOUND);

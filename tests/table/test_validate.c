@@ -39,7 +39,8 @@ static st_batch_t *batch_of(const st_schema_t *s, int nrows, const char *const *
     for (int r = 0; r < nrows; r++) {
         for (int c = 0; c < s->nfields; c++) {
             const char *t = cells[r * s->nfields + c];
-            int rc = t ? st_coerce_append(&b->cols[c], t, strlen(t)) : st_col_append_null(&b->cols[c]);
+            int rc =
+                t ? st_coerce_append(&b->cols[c], t, strlen(t)) : st_col_append_null(&b->cols[c]);
             if (rc) fprintf(stderr, "cell %d/%d: %s\n", r, c, st_errmsg());
             assert_int_equal(rc, 0);
         }
@@ -49,7 +50,8 @@ static st_batch_t *batch_of(const st_schema_t *s, int nrows, const char *const *
 }
 
 /* Checks one batch and returns the status. */
-static int check_rows(st_validator_t *v, const st_schema_t *s, int nrows, const char *const *cells) {
+static int check_rows(st_validator_t *v, const st_schema_t *s, int nrows,
+                      const char *const *cells) {
     st_batch_t *b = batch_of(s, nrows, cells);
     int rc = st_validator_check(v, b);
     st_batch_free(b);
@@ -116,8 +118,9 @@ static void test_nullable_many(void **state) {
     for (int i = 0; i < 40; i++)
         cells[i] = (i == 17 || i == 39) ? NULL : "1";
     assert_int_equal(check_rows(v, s, 40, cells), ST_EVALIDATION);
-    assert_string_equal(st_errmsg(),
-                        "row 18, column id: null, but the field is not nullable (and 1 more violation)");
+    assert_string_equal(
+        st_errmsg(),
+        "row 18, column id: null, but the field is not nullable (and 1 more violation)");
     assert_int_equal(st_validator_count(v), 2);
     assert_int_equal(violation(v, 0)->row, 18);
     assert_int_equal(violation(v, 1)->row, 40);
@@ -170,9 +173,18 @@ static void test_integer_bounds(void **state) {
     /* Fractional bounds on an integer column round inward: 1 is the only value. */
     st_validator_t *v = validator_of(s, 0);
     const char *rows[] = {
-        "9007199254740993", NULL,  "18446744073709551614", "2147483647",
-        "9007199254740994", "0",   "18446744073709551615", NULL,
-        "-4",               "2",   "9",                    NULL,
+        "9007199254740993",
+        NULL,
+        "18446744073709551614",
+        "2147483647",
+        "9007199254740994",
+        "0",
+        "18446744073709551615",
+        NULL,
+        "-4",
+        "2",
+        "9",
+        NULL,
     };
     assert_int_equal(check_rows(v, s, 3, rows), ST_EVALIDATION);
     assert_int_equal(st_validator_count(v), 6);
@@ -200,7 +212,7 @@ static void test_temporal_bounds(void **state) {
     st_validator_t *v = validator_of(s, 0);
     const char *rows[] = {
         "1950-01-01", "2030-01-01T00:00:00Z",           "08:00:00",
-        "1949-12-31", "2030-01-01T01:00:00+01:00",       "07:59:59.999",
+        "1949-12-31", "2030-01-01T01:00:00+01:00",      "07:59:59.999",
         "2024-05-01", "2030-01-01T00:00:00.000000001Z", "18:00:00.001",
     };
     assert_int_equal(check_rows(v, s, 3, rows), ST_EVALIDATION);
@@ -221,10 +233,10 @@ static void test_temporal_bounds(void **state) {
 
 static void test_float_bounds(void **state) {
     (void)state;
-    st_schema_t *s = schema_of(
-        "{\"name\": \"t\", \"fields\": ["
-        "{\"name\": \"f\", \"type\": \"float\", \"min\": 0, \"max\": 0.1},"
-        "{\"name\": \"lat\", \"type\": \"double\", \"min\": -90, \"max\": 90}]}");
+    st_schema_t *s =
+        schema_of("{\"name\": \"t\", \"fields\": ["
+                  "{\"name\": \"f\", \"type\": \"float\", \"min\": 0, \"max\": 0.1},"
+                  "{\"name\": \"lat\", \"type\": \"double\", \"min\": -90, \"max\": 90}]}");
     st_validator_t *v = validator_of(s, 0);
     const char *rows[] = {"0.1", "90", "0.2", "-90.5", "NaN", "NaN", "-0", "-Infinity"};
     assert_int_equal(check_rows(v, s, 4, rows), ST_EVALIDATION);
@@ -255,22 +267,31 @@ static void test_lengths(void **state) {
     /* Characters, not bytes, for strings: three umlauts are six bytes. */
     const char *ok[] = {"\xc3\xa4\xc3\xb6\xc3\xbc", "0102", "\"\xc3\xa4\"", "ab", "", "[1]"};
     assert_int_equal(check_rows(v, s, 2, ok), 0);
-    const char *bad[] = {"abcd", "010203", "[1,2]", "\xc3\xa4", NULL, NULL,
-                         "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80", NULL, NULL};
+    const char *bad[] = {"abcd",
+                         "010203",
+                         "[1,2]",
+                         "\xc3\xa4",
+                         NULL,
+                         NULL,
+                         "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80",
+                         NULL,
+                         NULL};
     assert_int_equal(check_rows(v, s, 3, bad), ST_EVALIDATION);
     assert_int_equal(st_validator_count(v), 5);
     assert_violation(v, 0, 3, "code", "abcd", "max_length",
                      "row 3, column code: 'abcd' is 4 characters long, longer than the maximum "
                      "length 3");
-    assert_violation(v, 1, 3, "blob", "010203", "max_length",
-                     "row 3, column blob: '010203' is 3 bytes long, longer than the maximum length 2");
+    assert_violation(
+        v, 1, 3, "blob", "010203", "max_length",
+        "row 3, column blob: '010203' is 3 bytes long, longer than the maximum length 2");
     assert_violation(v, 2, 3, "doc", "[1,2]", "max_length",
                      "row 3, column doc: '[1,2]' is 5 characters long, longer than the maximum "
                      "length 4");
     assert_violation(v, 3, 4, "code", "\xc3\xa4", "min_length",
                      "row 4, column code: '\xc3\xa4' is 1 character long, shorter than the minimum "
                      "length 2");
-    assert_violation(v, 4, 5, "code", "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80",
+    assert_violation(v, 4, 5, "code",
+                     "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80",
                      "max_length",
                      "row 5, column code: '\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f"
                      "\x98\x80' is 4 characters long, longer than the maximum length 3");
@@ -281,8 +302,9 @@ static void test_lengths(void **state) {
 /* Long values are cut in messages and in `value`, on a character boundary. */
 static void test_long_value_cut(void **state) {
     (void)state;
-    st_schema_t *s = schema_of("{\"name\": \"t\", \"fields\": ["
-                               "{\"name\": \"remarks\", \"type\": \"string\", \"max_length\": 4000}]}");
+    st_schema_t *s =
+        schema_of("{\"name\": \"t\", \"fields\": ["
+                  "{\"name\": \"remarks\", \"type\": \"string\", \"max_length\": 4000}]}");
     st_validator_t *v = validator_of(s, 0);
     char *text = malloc(5001);
     for (int i = 0; i < 5000; i++)
@@ -326,21 +348,24 @@ static void test_pattern(void **state) {
                      "row 3, column loose: 'abc' does not match the pattern x");
     assert_violation(v, 2, 3, "two", "\xc3\xa4", "pattern",
                      "row 3, column two: '\xc3\xa4' does not match the pattern ^.{2}$");
-    assert_violation(v, 3, 4, "name", "bh-01", "pattern",
-                     "row 4, column name: 'bh-01' does not match the pattern ^BH-[0-9]{2,3}[A-Z]?$");
+    assert_violation(
+        v, 3, 4, "name", "bh-01", "pattern",
+        "row 4, column name: 'bh-01' does not match the pattern ^BH-[0-9]{2,3}[A-Z]?$");
     assert_violation(v, 4, 4, "two", "abc", "pattern",
                      "row 4, column two: 'abc' does not match the pattern ^.{2}$");
     /* '$' is the very end: not also before a final newline. */
-    assert_violation(v, 5, 5, "name", "BH-01\\n", "pattern",
-                     "row 5, column name: 'BH-01\\n' does not match the pattern ^BH-[0-9]{2,3}[A-Z]?$");
+    assert_violation(
+        v, 5, 5, "name", "BH-01\\n", "pattern",
+        "row 5, column name: 'BH-01\\n' does not match the pattern ^BH-[0-9]{2,3}[A-Z]?$");
     st_validator_free(v);
     st_schema_free(s);
 }
 
 static void test_bad_pattern(void **state) {
     (void)state;
-    st_schema_t *s = schema_of("{\"name\": \"t\", \"fields\": ["
-                               "{\"name\": \"name\", \"type\": \"string\", \"pattern\": \"^BH-(\"}]}");
+    st_schema_t *s =
+        schema_of("{\"name\": \"t\", \"fields\": ["
+                  "{\"name\": \"name\", \"type\": \"string\", \"pattern\": \"^BH-(\"}]}");
     st_validator_t *v = NULL;
     assert_int_equal(st_validator_new(s, 0, &v), ST_EINVAL);
     assert_null(v);
@@ -352,8 +377,9 @@ static void test_bad_pattern(void **state) {
 /* A pattern that backtracks catastrophically fails the value, quickly. */
 static void test_pattern_match_limit(void **state) {
     (void)state;
-    st_schema_t *s = schema_of("{\"name\": \"t\", \"fields\": ["
-                               "{\"name\": \"s\", \"type\": \"string\", \"pattern\": \"^(a+)+$\"}]}");
+    st_schema_t *s =
+        schema_of("{\"name\": \"t\", \"fields\": ["
+                  "{\"name\": \"s\", \"type\": \"string\", \"pattern\": \"^(a+)+$\"}]}");
     st_validator_t *v = validator_of(s, 0);
     char text[64];
     memset(text, 'a', 40);
@@ -364,7 +390,8 @@ static void test_pattern_match_limit(void **state) {
     const st_violation_t *x = violation(v, 0);
     assert_int_equal(x->row, 1);
     assert_string_equal(x->rule, "pattern");
-    assert_non_null(strstr(x->message, "row 1, column s: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!' "));
+    assert_non_null(
+        strstr(x->message, "row 1, column s: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!' "));
     st_validator_free(v);
     st_schema_free(s);
 }
@@ -391,7 +418,8 @@ static void test_enum(void **state) {
                      "abandoned");
     assert_violation(v, 1, 3, "grade", "3.00", "enum",
                      "row 3, column grade: 3.00 is not one of 1.5, 2");
-    assert_violation(v, 2, 3, "flag", "false", "enum", "row 3, column flag: false is not one of true");
+    assert_violation(v, 2, 3, "flag", "false", "enum",
+                     "row 3, column flag: false is not one of true");
     assert_violation(v, 3, 3, "day", "2024-01-02", "enum",
                      "row 3, column day: 2024-01-02 is not one of 2024-01-01");
     assert_violation(v, 4, 4, "status", "Planned", "enum",
@@ -430,23 +458,27 @@ static void test_enum_many(void **state) {
 
 static void test_unique_across_batches(void **state) {
     (void)state;
-    st_schema_t *s = schema_of(
-        "{\"name\": \"t\", \"fields\": ["
-        "{\"name\": \"id\", \"type\": \"uuid\", \"unique\": true},"
-        "{\"name\": \"code\", \"type\": \"string\", \"unique\": true},"
-        "{\"name\": \"n\", \"type\": \"int32\", \"unique\": true}]}");
+    st_schema_t *s = schema_of("{\"name\": \"t\", \"fields\": ["
+                               "{\"name\": \"id\", \"type\": \"uuid\", \"unique\": true},"
+                               "{\"name\": \"code\", \"type\": \"string\", \"unique\": true},"
+                               "{\"name\": \"n\", \"type\": \"int32\", \"unique\": true}]}");
     st_validator_t *v = validator_of(s, 0);
     const char *b1[] = {
-        "3e4f1740-0fcb-44b3-bcba-4843d2380b6a", "A", "0",
-        "c3eba5d5-babe-4ec5-b089-24e99e0691b3", "b", "1",
-        NULL, "B", NULL,
+        "3e4f1740-0fcb-44b3-bcba-4843d2380b6a",
+        "A",
+        "0",
+        "c3eba5d5-babe-4ec5-b089-24e99e0691b3",
+        "b",
+        "1",
+        NULL,
+        "B",
+        NULL,
     };
     assert_int_equal(check_rows(v, s, 3, b1), 0);
     /* Nulls never repeat; comparisons are exact ("a" is not "A"); 0 is a
      * value like the others; a UUID is the same in either case. */
     const char *b2[] = {
-        NULL, "a", NULL,
-        "3E4F1740-0FCB-44B3-BCBA-4843D2380B6A", "b", "0",
+        NULL, "a", NULL, "3E4F1740-0FCB-44B3-BCBA-4843D2380B6A", "b", "0",
     };
     assert_int_equal(check_rows(v, s, 2, b2), ST_EVALIDATION);
     assert_int_equal(st_validator_count(v), 3);
@@ -476,7 +508,8 @@ static void test_primary_key_composite(void **state) {
         "{\"name\": \"version_no\", \"type\": \"int32\"},"
         "{\"name\": \"status\", \"type\": \"string\"}]}");
     st_validator_t *v = validator_of(s, 0);
-    const char *a = "3e4f1740-0fcb-44b3-bcba-4843d2380b6a", *b = "c3eba5d5-babe-4ec5-b089-24e99e0691b3";
+    const char *a = "3e4f1740-0fcb-44b3-bcba-4843d2380b6a",
+               *b = "c3eba5d5-babe-4ec5-b089-24e99e0691b3";
     /* (a,1) (a,2) (b,1): the columns repeat, the combinations do not. */
     const char *b1[] = {a, "1", "draft", a, "2", "draft", b, "1", "draft"};
     assert_int_equal(check_rows(v, s, 3, b1), 0);
@@ -588,7 +621,8 @@ static void test_limit_and_order(void **state) {
     /* Column b breaks on row 1, column a on rows 2.. : kept in row order. */
     const char *rows[] = {"0", "1", "1", "0", "1", "0", "1", "1", "1", "0"};
     assert_int_equal(check_rows(v, s, 5, rows), ST_EVALIDATION);
-    assert_string_equal(st_errmsg(), "row 1, column b: 1 is above the maximum 0 (and 5 more violations)");
+    assert_string_equal(st_errmsg(),
+                        "row 1, column b: 1 is above the maximum 0 (and 5 more violations)");
     assert_int_equal(st_validator_count(v), 6);
     assert_int_equal(kept(v), 3);
     assert_violation(v, 0, 1, "b", "1", "max", "row 1, column b: 1 is above the maximum 0");
@@ -642,7 +676,8 @@ static void test_add_and_skip(void **state) {
     st_validator_t *v = validator_of(s, 2);
     const char *rows[] = {"0", "0"};
     assert_int_equal(check_rows(v, s, 2, rows), 0);
-    assert_int_equal(st_validator_add(v, 3, "a", "x", "type", "row 3, column a: 'x' is not a valid int32"), 0);
+    assert_int_equal(
+        st_validator_add(v, 3, "a", "x", "type", "row 3, column a: 'x' is not a valid int32"), 0);
     st_validator_skip_rows(v, 1);
     const char *rows2[] = {"4", "5"};
     assert_int_equal(check_rows(v, s, 2, rows2), ST_EVALIDATION);
@@ -651,7 +686,8 @@ static void test_add_and_skip(void **state) {
     assert_violation(v, 0, 3, "a", "x", "type", "row 3, column a: 'x' is not a valid int32");
     assert_violation(v, 1, 4, "a", "4", "max", "row 4, column a: 4 is above the maximum 0");
     /* Past the limit add only counts. */
-    assert_int_equal(st_validator_add(v, 9, NULL, NULL, "strict", "line 1: column 'x' is not in the schema"), 0);
+    assert_int_equal(
+        st_validator_add(v, 9, NULL, NULL, "strict", "line 1: column 'x' is not in the schema"), 0);
     assert_int_equal(st_validator_count(v), 4);
     assert_int_equal(kept(v), 2);
     assert_int_equal(st_validator_add(v, 9, NULL, NULL, NULL, "m"), ST_EINVAL);
@@ -736,10 +772,12 @@ static void test_control_characters(void **state) {
 
 static void test_batch_mismatch(void **state) {
     (void)state;
-    st_schema_t *s = schema_of("{\"name\": \"t\", \"fields\": ["
-                               "{\"name\": \"a\", \"type\": \"int32\"}, {\"name\": \"b\", \"type\": \"int32\"}]}");
-    st_schema_t *other = schema_of("{\"name\": \"t\", \"fields\": ["
-                                   "{\"name\": \"a\", \"type\": \"int32\"}, {\"name\": \"b\", \"type\": \"int64\"}]}");
+    st_schema_t *s = schema_of(
+        "{\"name\": \"t\", \"fields\": ["
+        "{\"name\": \"a\", \"type\": \"int32\"}, {\"name\": \"b\", \"type\": \"int32\"}]}");
+    st_schema_t *other = schema_of(
+        "{\"name\": \"t\", \"fields\": ["
+        "{\"name\": \"a\", \"type\": \"int32\"}, {\"name\": \"b\", \"type\": \"int64\"}]}");
     st_validator_t *v = validator_of(s, 0);
     const char *rows[] = {"1", "2"};
     st_batch_t *b = batch_of(other, 1, rows);
@@ -762,18 +800,21 @@ static void test_batch_mismatch(void **state) {
 /* The validator keeps what it needs: the schema may be freed first. */
 static void test_schema_freed_first(void **state) {
     (void)state;
-    st_schema_t *s = schema_of(
-        "{\"name\": \"t\", \"primary_key\": [\"k\"], \"fields\": ["
-        "{\"name\": \"k\", \"type\": \"string\", \"enum\": [\"x\", \"y\"], \"pattern\": \"^[xy]$\"},"
-        "{\"name\": \"d\", \"type\": \"decimal(6,2)\", \"min\": \"-1.5\"}]}");
+    st_schema_t *s =
+        schema_of("{\"name\": \"t\", \"primary_key\": [\"k\"], \"fields\": ["
+                  "{\"name\": \"k\", \"type\": \"string\", \"enum\": [\"x\", \"y\"], \"pattern\": "
+                  "\"^[xy]$\"},"
+                  "{\"name\": \"d\", \"type\": \"decimal(6,2)\", \"min\": \"-1.5\"}]}");
     st_validator_t *v = validator_of(s, 0);
     st_batch_t *b = batch_of(s, 2, (const char *[]){"x", "1", "z", "-2"});
     st_schema_free(s);
     assert_int_equal(st_validator_check(v, b), ST_EVALIDATION);
     assert_int_equal(st_validator_count(v), 3);
-    assert_violation(v, 0, 2, "k", "z", "pattern", "row 2, column k: 'z' does not match the pattern ^[xy]$");
+    assert_violation(v, 0, 2, "k", "z", "pattern",
+                     "row 2, column k: 'z' does not match the pattern ^[xy]$");
     assert_violation(v, 1, 2, "k", "z", "enum", "row 2, column k: 'z' is not one of x, y");
-    assert_violation(v, 2, 2, "d", "-2.00", "min", "row 2, column d: -2.00 is below the minimum -1.5");
+    assert_violation(v, 2, 2, "d", "-2.00", "min",
+                     "row 2, column d: -2.00 is below the minimum -1.5");
     st_batch_free(b);
     st_validator_free(v);
 }
