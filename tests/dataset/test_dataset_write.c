@@ -1,4 +1,5 @@
-/* Dataset writes on mem:// and file://: file naming, Hive partitions whose
+/* Dataset writes on mem:// and file:// (and on $STRATA_TEST_STORE_URL, e.g.
+ * radosgw, in place of mem:// when set): file naming, Hive partitions whose
  * values (hostile strings, nulls, typed values) round-trip through the
  * directory names, explicit file names (ST_EEXIST, overwrite), the dataset
  * schema file, and the promise that a failed or aborted write leaves the store
@@ -24,11 +25,24 @@
 
 static int g_store_no;
 
+/* A fresh, empty store: mem://, or a new prefix of $STRATA_TEST_STORE_URL (an
+ * s3:// URL, for example) so the same checks run on a real object store. */
 static st_store_t *mem_store(void) {
-    char url[64];
-    snprintf(url, sizeof url, "mem://dswrite%d", ++g_store_no);
+    char url[2048];
+    const char *base = getenv("STRATA_TEST_STORE_URL");
+    ++g_store_no;
+    if (base && *base) {
+        const char *q = strchr(base, '?');
+        size_t n = q ? (size_t)(q - base) : strlen(base);
+        while (n && base[n - 1] == '/')
+            n--;
+        snprintf(url, sizeof url, "%.*s/dswrite-%d-%d%s", (int)n, base, (int)getpid(), g_store_no,
+                 q ? q : "");
+    } else {
+        snprintf(url, sizeof url, "mem://dswrite%d", g_store_no);
+    }
     st_store_t *s;
-    assert_int_equal(st_store_open(url, &s), 0);
+    if (st_store_open(url, &s)) fail_msg("%s: %s", url, st_errmsg());
     return s;
 }
 
