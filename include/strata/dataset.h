@@ -158,9 +158,10 @@ void st_file_list_free(st_file_list_t *l);
 /* Streaming writer: batches are validated against the schema (constraints,
  * strict, primary key / unique within the write) and routed to one open file
  * per partition; memory is bounded by the open row groups. Nothing becomes
- * visible until st_dataset_writer_close succeeds; on any failure every file
- * it created is removed. With file_name and !overwrite an existing file is
- * ST_EEXIST. */
+ * visible until st_dataset_writer_close succeeds, except files finished early
+ * because of max_open_files / buffer_bytes, which appear before close; on any
+ * failure (or abort) every file it created is removed. With file_name and
+ * !overwrite an existing file is ST_EEXIST. */
 typedef struct st_dataset_writer st_dataset_writer_t;
 
 int st_dataset_writer_open(st_store_t *s, const char *path, const st_schema_t *schema,
