@@ -111,7 +111,7 @@ static int split_row(cli_rows_t *r, const char *line, size_t n, char ***cells_ou
     const char *p = line, *end = line + n;
     int cap = r->ncols > 0 ? r->ncols : 8, count = 0;
     char **cells = calloc((size_t)cap, sizeof *cells);
-    bool first_row = !r->header_done;
+    bool first_row = r->names == NULL; /* names are taken from the first row only */
     if (!cells || n < 2 || *p != '{') goto bad;
     p++;
     while (p < end && *p != '}') {
