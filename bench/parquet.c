@@ -227,17 +227,25 @@ static double json_num(const char *json, const char *key) {
 int main(int argc, char **argv) {
     int64_t nrows = 10000000;
     const char *dir = "/tmp/strata-bench";
-    bool duck = true, sweep = true;
+    bool duck = true, sweep = true, keep_memory = true;
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--default-allocator")) {
+            keep_memory = false;
+            continue;
+        }
         if (!strcmp(argv[i], "--rows") && i + 1 < argc) nrows = atoll(argv[++i]);
         else if (!strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
         else if (!strcmp(argv[i], "--no-duckdb")) duck = false;
         else if (!strcmp(argv[i], "--no-sweep")) sweep = false;
         else {
-            fprintf(stderr, "usage: bench_parquet [--rows N] [--dir DIR] [--no-duckdb] [--no-sweep]\n");
+            fprintf(stderr, "usage: bench_parquet [--rows N] [--dir DIR] [--no-duckdb] [--no-sweep] [--default-allocator]\n");
             return 1;
         }
     }
+    /* As the strata CLI does: keep freed row-group buffers for reuse. */
+    if (keep_memory) st_keep_freed_memory();
+    printf("allocator: %s\n", keep_memory ? "freed memory kept for reuse (st_keep_freed_memory, as the CLI)"
+                                            : "glibc defaults (--default-allocator)");
     if (mkdir(dir, 0777) && errno != EEXIST) {
         perror(dir);
         return 1;

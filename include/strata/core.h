@@ -59,6 +59,12 @@ void st_error_clear(void);
  * 4 validation, 5 I/O (and corrupt data), 6 auth. */
 int st_exit_code(int status);
 
+/* Process-wide allocator policy for applications that scan large files: keeps
+ * freed memory for reuse instead of returning it to the kernel after every
+ * row group (glibc mallopt). Call once at start-up, before threads exist; the
+ * strata CLI does. Not called by the library itself. */
+void st_keep_freed_memory(void);
+
 /* ---- buffers ------------------------------------------------------------- */
 
 /* A growable byte buffer. Zero-initialise (ST_BUF_INIT) before use; free with

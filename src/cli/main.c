@@ -31,6 +31,7 @@ static void usage(FILE *fp) {
 }
 
 int main(int argc, char **argv) {
+    st_keep_freed_memory();
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;
