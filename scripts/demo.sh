@@ -34,5 +34,14 @@ $strata store put --if-absent examples/borehole.schema.json "$store/schemas/bore
 step $strata store ls "$store" --recursive
 step $strata store stat "$store/projects/boreholes.parquet"
 step $strata parquet cat "$store/projects/boreholes.parquet" --format csv --limit 3 --columns name,status,depth_m
+
+# A dataset: validated against the built-in 'borehole' schema, partitioned by
+# project, then queried with a filter that prunes what cannot match.
+rm -rf "$work/datasets"
+step $strata schema validate borehole examples/boreholes.csv
+step $strata write "file://$work/datasets/boreholes" --table borehole --from examples/boreholes.csv \
+  --partition project_id --codec zstd
+step $strata read "file://$work/datasets/boreholes" --where "status = 'completed' and depth_m > 40" \
+  --columns project_id,name,depth_m,drilled_on --format table --explain
 echo
 echo "The Parquet files are under $work; any engine (DuckDB, Spark, pandas) reads them."
