@@ -219,6 +219,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     init_fields();
+    st_keep_freed_memory(); /* as the strata CLI does */
     int64_t rows = strtoll(argv[3], NULL, 10);
     if (!strcmp(argv[1], "gen")) return gen(argv[2], rows);
     return query(argv[2], rows);
