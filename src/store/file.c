@@ -365,7 +365,12 @@ typedef struct fwriter {
 
 static void writer_free(fwriter_t *w) {
     if (w->fd >= 0) close(w->fd);
-    if (w->tmp) unlink(w->tmp);
+    if (w->tmp) {
+        /* Nothing was published: the directories made for the temporary file
+         * go too, so a failed write leaves the tree as it was. */
+        unlink(w->tmp);
+        if (w->p.dir) prune_dirs(w->fs, w->p.dir);
+    }
     if (w->sha) {
         uint8_t d[ST_SHA256_LEN];
         st_sha256_end(w->sha, d);

@@ -33,11 +33,10 @@ expect_err() { # <description> <text>: stderr of the last command mentions text
   if grep -qF -- "$2" "$tmp/err"; then pass "$1"; else failed "$1: no '$2' in: $(head -c 400 "$tmp/err")"; fi
 }
 # What a dataset holds: every file with its size and content hash, and the
-# directories that are not empty. (Empty directories are left out: a store
-# has no directories, and the file store may leave emptied ones behind.)
+# directories (a failed write must not even leave empty partition directories).
 snap() {
   (cd "$1" 2>/dev/null || exit 0
-   find . \( -type f -printf 'f %p %s\n' \) -o \( -type d ! -empty -printf 'd %p\n' \) | LC_ALL=C sort
+   find . \( -type f -printf 'f %p %s\n' \) -o \( -type d -printf 'd %p\n' \) | LC_ALL=C sort
    find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
 }
 untouched() { # <description> <dir> <snapshot file>
