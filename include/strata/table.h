@@ -133,6 +133,10 @@ const uint8_t *st_col_get_bytes(const st_column_t *c, int64_t i, size_t *n);
 
 /* Appends the value at row i as canonical JSON (the Parquet corpus form). */
 int st_col_value_json(const st_column_t *c, int64_t i, st_buf_t *out);
+/* Appends the value at row i as plain text: the canonical JSON form without
+ * quotes or escapes (strings raw, binary as lowercase hex). A null appends
+ * nothing. */
+int st_col_value_text(const st_column_t *c, int64_t i, st_buf_t *out);
 
 /* ---- Arrow C Data Interface --------------------------------------------- */
 

@@ -463,30 +463,8 @@ const uint8_t *st_col_get_bytes(const st_column_t *c, int64_t i, size_t *n) {
 
 /* ---- canonical JSON ---- */
 
-static int append_hex(st_buf_t *out, const uint8_t *p, size_t n) {
-    static const char hex[] = "0123456789abcdef";
-    int rc = st_buf_reserve(out, 2 * n + 2);
-    if (rc) return rc;
-    out->data[out->len++] = '"';
-    for (size_t k = 0; k < n; k++) {
-        out->data[out->len++] = (uint8_t)hex[p[k] >> 4];
-        out->data[out->len++] = (uint8_t)hex[p[k] & 15];
-    }
-    out->data[out->len++] = '"';
-    return ST_OK;
-}
-
-static int append_number(st_buf_t *out, const char *text, int n) {
-    /* NaN and the infinities are not JSON numbers: the corpus quotes them. */
-    bool special = (text[0] == 'N' || text[0] == 'I' || (text[0] == '-' && text[1] == 'I'));
-    int rc = special ? st_buf_append_byte(out, '"') : ST_OK;
-    if (!rc) rc = st_buf_append(out, text, (size_t)n);
-    if (!rc && special) rc = st_buf_append_byte(out, '"');
-    return rc;
-}
-
-int st_col_value_json(const st_column_t *c, int64_t i, st_buf_t *out) {
-    if (st_col_is_null(c, i)) return st_buf_append(out, "null", 4);
+int st_col_value_text(const st_column_t *c, int64_t i, st_buf_t *out) {
+    if (st_col_is_null(c, i)) return ST_OK;
     const st_type_t *t = &c->field.type;
     char text[64];
     int n;
@@ -507,30 +485,31 @@ int st_col_value_json(const st_column_t *c, int64_t i, st_buf_t *out) {
         float f;
         memcpy(&f, c->values.data + 4 * i, 4);
         n = st_format_float(f, text);
-        return append_number(out, text, n);
+        break;
     }
-    case ST_TYPE_DOUBLE:
-        n = st_format_double(st_col_get_double(c, i), text);
-        return append_number(out, text, n);
+    case ST_TYPE_DOUBLE: n = st_format_double(st_col_get_double(c, i), text); break;
     case ST_TYPE_STRING:
-    case ST_TYPE_JSON:
-        p = st_col_get_bytes(c, i, &len);
-        return st_json_append_string(out, (const char *)p, len);
+    case ST_TYPE_JSON: p = st_col_get_bytes(c, i, &len); return st_buf_append(out, p, len);
     case ST_TYPE_BINARY:
-    case ST_TYPE_FIXED: p = st_col_get_bytes(c, i, &len); return append_hex(out, p, len);
-    case ST_TYPE_UUID: {
-        char u[ST_UUID_STR_LEN + 1];
+    case ST_TYPE_FIXED: {
+        static const char hex[] = "0123456789abcdef";
         p = st_col_get_bytes(c, i, &len);
-        st_uuid_format(p, u);
-        return st_buf_printf(out, "\"%s\"", u);
+        int rc = st_buf_reserve(out, 2 * len);
+        if (rc) return rc;
+        for (size_t k = 0; k < len; k++) {
+            out->data[out->len++] = (uint8_t)hex[p[k] >> 4];
+            out->data[out->len++] = (uint8_t)hex[p[k] & 15];
+        }
+        return ST_OK;
     }
-    case ST_TYPE_DECIMAL: {
+    case ST_TYPE_UUID:
         p = st_col_get_bytes(c, i, &len);
-        int rc = st_buf_append_byte(out, '"');
-        if (!rc) rc = tbl_dec_format(tbl_dec_load(p), t->scale, out);
-        if (!rc) rc = st_buf_append_byte(out, '"');
-        return rc;
-    }
+        st_uuid_format(p, text);
+        n = ST_UUID_STR_LEN;
+        break;
+    case ST_TYPE_DECIMAL:
+        p = st_col_get_bytes(c, i, &len);
+        return tbl_dec_format(tbl_dec_load(p), t->scale, out);
     case ST_TYPE_DATE: n = st_format_date(st_col_get_i64(c, i), text, sizeof text); break;
     case ST_TYPE_TIME:
         n = st_format_time(st_col_get_i64(c, i), (int)t->unit, text, sizeof text);
@@ -541,8 +520,49 @@ int st_col_value_json(const st_column_t *c, int64_t i, st_buf_t *out) {
     default: return st_error(ST_EINVAL, "column '%s': unknown type", c->field.name);
     }
     if (n < 0 || (size_t)n >= sizeof text) return st_error(ST_EINVAL, "value too long");
-    int rc = st_buf_append_byte(out, '"');
-    if (!rc) rc = st_buf_append(out, text, (size_t)n);
-    if (!rc) rc = st_buf_append_byte(out, '"');
-    return rc;
+    return st_buf_append(out, text, (size_t)n);
+}
+
+int st_col_value_json(const st_column_t *c, int64_t i, st_buf_t *out) {
+    if (st_col_is_null(c, i)) return st_buf_append(out, "null", 4);
+    switch (c->field.type.id) {
+    case ST_TYPE_STRING:
+    case ST_TYPE_JSON: {
+        size_t len;
+        const uint8_t *p = st_col_get_bytes(c, i, &len);
+        return st_json_append_string(out, (const char *)p, len);
+    }
+    case ST_TYPE_BOOL:
+    case ST_TYPE_INT8:
+    case ST_TYPE_INT16:
+    case ST_TYPE_INT32:
+    case ST_TYPE_INT64:
+    case ST_TYPE_UINT8:
+    case ST_TYPE_UINT16:
+    case ST_TYPE_UINT32:
+    case ST_TYPE_UINT64: return st_col_value_text(c, i, out);
+    case ST_TYPE_FLOAT:
+    case ST_TYPE_DOUBLE: {
+        size_t start = out->len;
+        int rc = st_col_value_text(c, i, out);
+        if (rc) return rc;
+        /* NaN and the infinities are not JSON numbers: the corpus quotes them. */
+        uint8_t first = out->data[start];
+        if (first == 'N' || first == 'I' || (first == '-' && out->data[start + 1] == 'I')) {
+            if ((rc = st_buf_append_byte(out, '"'))) return rc;
+            memmove(out->data + start + 1, out->data + start, out->len - start - 1);
+            out->data[start] = '"';
+            return st_buf_append_byte(out, '"');
+        }
+        return ST_OK;
+    }
+    default: {
+        /* Dates, times, decimals, UUIDs and hex bytes are JSON strings of their
+         * text, which never needs escaping. */
+        int rc = st_buf_append_byte(out, '"');
+        if (!rc) rc = st_col_value_text(c, i, out);
+        if (!rc) rc = st_buf_append_byte(out, '"');
+        return rc;
+    }
+    }
 }

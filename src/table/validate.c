@@ -619,35 +619,9 @@ static int show_text(st_buf_t *out, const uint8_t *s, size_t n) {
 
 /* The value at row i, unquoted, as the violation's `value`. */
 static int value_text(const st_column_t *c, int64_t i, st_buf_t *out) {
-    const st_type_t *t = &c->field.type;
-    char text[64];
     size_t len;
     const uint8_t *p;
-    switch (t->id) {
-    case ST_TYPE_BOOL: return st_buf_append_str(out, st_col_get_bool(c, i) ? "true" : "false");
-    case ST_TYPE_INT8:
-    case ST_TYPE_INT16:
-    case ST_TYPE_INT32:
-    case ST_TYPE_INT64: return st_buf_printf(out, "%lld", (long long)st_col_get_i64(c, i));
-    case ST_TYPE_UINT8:
-    case ST_TYPE_UINT16:
-    case ST_TYPE_UINT32:
-    case ST_TYPE_UINT64:
-        return st_buf_printf(out, "%llu", (unsigned long long)st_col_get_u64(c, i));
-    case ST_TYPE_FLOAT: st_format_float((float)st_col_get_double(c, i), text); break;
-    case ST_TYPE_DOUBLE: st_format_double(st_col_get_double(c, i), text); break;
-    case ST_TYPE_DATE: st_format_date(st_col_get_i64(c, i), text, sizeof text); break;
-    case ST_TYPE_TIME: st_format_time(st_col_get_i64(c, i), (int)t->unit, text, sizeof text); break;
-    case ST_TYPE_TIMESTAMP:
-        st_format_timestamp(st_col_get_i64(c, i), (int)t->unit, t->utc, text, sizeof text);
-        break;
-    case ST_TYPE_DECIMAL:
-        p = st_col_get_bytes(c, i, &len);
-        return tbl_dec_format(tbl_dec_load(p), t->scale, out);
-    case ST_TYPE_UUID:
-        p = st_col_get_bytes(c, i, &len);
-        st_uuid_format(p, text);
-        break;
+    switch (c->field.type.id) {
     case ST_TYPE_BINARY:
     case ST_TYPE_FIXED: {
         p = st_col_get_bytes(c, i, &len);
@@ -659,10 +633,9 @@ static int value_text(const st_column_t *c, int64_t i, st_buf_t *out) {
         return rc;
     }
     case ST_TYPE_STRING:
-    case ST_TYPE_JSON:
-    default: p = st_col_get_bytes(c, i, &len); return show_text(out, p, len);
+    case ST_TYPE_JSON: p = st_col_get_bytes(c, i, &len); return show_text(out, p, len);
+    default: return st_col_value_text(c, i, out);
     }
-    return st_buf_append_str(out, text);
 }
 
 static int quoted_value(const st_column_t *c, int64_t i, st_buf_t *out) {
