@@ -76,6 +76,8 @@ int st_type_format(const st_type_t *t, char *out, size_t cap);
 /* Bytes per value for fixed-width types (BOOL: 0, variable-width: 0). */
 int st_type_value_width(const st_type_t *t);
 bool st_type_is_varlen(const st_type_t *t);
+/* True if a and b are the same logical type (id and the parameters it uses). */
+bool st_type_equal(const st_type_t *a, const st_type_t *b);
 
 typedef struct st_field {
     char *name;

@@ -97,17 +97,6 @@ static uint64_t hash_bytes(const void *p, size_t n) {
     return h;
 }
 
-static bool same_type(const st_type_t *a, const st_type_t *b) {
-    if (a->id != b->id) return false;
-    switch (a->id) {
-    case ST_TYPE_FIXED: return a->width == b->width;
-    case ST_TYPE_DECIMAL: return a->precision == b->precision && a->scale == b->scale;
-    case ST_TYPE_TIME: return a->unit == b->unit;
-    case ST_TYPE_TIMESTAMP: return a->unit == b->unit && a->utc == b->utc;
-    default: return true;
-    }
-}
-
 /* ---- files ---- */
 
 /* Counts the bytes of a file and records its commit. */
@@ -606,7 +595,7 @@ int st_dataset_writer_write(st_dataset_writer_t *w, const st_batch_t *batch) {
                                 batch->ncols, w->nfields));
     for (int i = 0; i < w->nfields; i++)
         if (strcmp(batch->cols[i].field.name, w->fields[i].name) ||
-            !same_type(&batch->cols[i].field.type, &w->fields[i].type))
+            !st_type_equal(&batch->cols[i].field.type, &w->fields[i].type))
             return fail(w, st_error(ST_EINVAL,
                                     "dataset write: batch column %d is '%s', the schema's '%s'",
                                     i + 1, batch->cols[i].field.name, w->fields[i].name));
@@ -657,7 +646,7 @@ static int check_schema(st_dataset_writer_t *w, const char *json, size_t n, cons
             continue;
         }
         const st_type_t *ot = &old->fields[j].field.type;
-        if (!same_type(ot, &w->fields[i].type)) {
+        if (!st_type_equal(ot, &w->fields[i].type)) {
             char a[48], b[48];
             st_type_format(ot, a, sizeof a);
             st_type_format(&w->fields[i].type, b, sizeof b);

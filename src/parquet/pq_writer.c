@@ -1256,22 +1256,11 @@ int st_pq_writer_add_kv(st_pq_writer_t *w, const char *key, const char *value) {
     return ST_OK;
 }
 
-static bool same_type(const st_type_t *a, const st_type_t *b) {
-    if (a->id != b->id) return false;
-    switch (a->id) {
-    case ST_TYPE_FIXED: return a->width == b->width;
-    case ST_TYPE_DECIMAL: return a->precision == b->precision && a->scale == b->scale;
-    case ST_TYPE_TIME: return a->unit == b->unit;
-    case ST_TYPE_TIMESTAMP: return a->unit == b->unit && a->utc == b->utc;
-    default: return true;
-    }
-}
-
 /* Checks that a batch column has the writer's type and buffers long enough
  * for its rows, and that a non-nullable field holds no null. */
 static int check_column(const st_pq_writer_t *w, const colw_t *c, const st_column_t *col, int64_t n) {
     const char *name = w->sink.name, *cn = c->field->name;
-    if (!same_type(&col->field.type, &c->field->type)) {
+    if (!st_type_equal(&col->field.type, &c->field->type)) {
         char a[64], b[64];
         st_type_format(&col->field.type, a, sizeof a);
         st_type_format(&c->field->type, b, sizeof b);

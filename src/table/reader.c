@@ -165,17 +165,6 @@ int st_table_reader_open(const char *path, st_text_format_t fmt, const st_field_
     return ST_OK;
 }
 
-static bool same_type(const st_type_t *a, const st_type_t *b) {
-    if (a->id != b->id) return false;
-    switch (a->id) {
-    case ST_TYPE_FIXED: return a->width == b->width;
-    case ST_TYPE_DECIMAL: return a->precision == b->precision && a->scale == b->scale;
-    case ST_TYPE_TIME: return a->unit == b->unit;
-    case ST_TYPE_TIMESTAMP: return a->unit == b->unit && a->utc == b->utc;
-    default: return true;
-    }
-}
-
 int st_table_reader_next(st_table_reader_t *r, st_batch_t *batch, int64_t max_rows,
                          int64_t *nread) {
     *nread = 0;
@@ -184,7 +173,7 @@ int st_table_reader_next(st_table_reader_t *r, st_batch_t *batch, int64_t max_ro
         return st_error(ST_EINVAL, "%s: batch has %d columns, the reader %d fields", r->path,
                         batch->ncols, r->nfields);
     for (int i = 0; i < r->nfields; i++) {
-        if (!same_type(&batch->cols[i].field.type, &r->fields[i].type))
+        if (!st_type_equal(&batch->cols[i].field.type, &r->fields[i].type))
             return st_error(ST_EINVAL, "%s: batch column %d ('%s') does not match field '%s'",
                             r->path, i, batch->cols[i].field.name, r->fields[i].name);
     }

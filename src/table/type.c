@@ -196,3 +196,14 @@ int st_type_value_width(const st_type_t *t) {
 bool st_type_is_varlen(const st_type_t *t) {
     return t->id == ST_TYPE_STRING || t->id == ST_TYPE_BINARY || t->id == ST_TYPE_JSON;
 }
+
+bool st_type_equal(const st_type_t *a, const st_type_t *b) {
+    if (a->id != b->id) return false;
+    switch (a->id) {
+    case ST_TYPE_FIXED: return a->width == b->width;
+    case ST_TYPE_DECIMAL: return a->precision == b->precision && a->scale == b->scale;
+    case ST_TYPE_TIME: return a->unit == b->unit;
+    case ST_TYPE_TIMESTAMP: return a->unit == b->unit && a->utc == b->utc;
+    default: return true;
+    }
+}

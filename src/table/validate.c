@@ -1148,24 +1148,13 @@ static int check_pk(st_validator_t *v, const st_batch_t *b, int64_t n) {
 
 /* ---- public entry points ---- */
 
-static bool same_type(const st_type_t *a, const st_type_t *b) {
-    if (a->id != b->id) return false;
-    switch (a->id) {
-    case ST_TYPE_FIXED: return a->width == b->width;
-    case ST_TYPE_DECIMAL: return a->precision == b->precision && a->scale == b->scale;
-    case ST_TYPE_TIME: return a->unit == b->unit;
-    case ST_TYPE_TIMESTAMP: return a->unit == b->unit && a->utc == b->utc;
-    default: return true;
-    }
-}
-
 static int batch_matches(const st_validator_t *v, const st_batch_t *b) {
     if (b->ncols != v->nfields)
         return st_error(ST_EINVAL, "schema %s: the batch has %d columns, the schema %d fields",
                         v->schema_name, b->ncols, v->nfields);
     for (int i = 0; i < b->ncols; i++) {
         const st_column_t *c = &b->cols[i];
-        if (strcmp(c->field.name, v->f[i].name) || !same_type(&c->field.type, &v->f[i].type) ||
+        if (strcmp(c->field.name, v->f[i].name) || !st_type_equal(&c->field.type, &v->f[i].type) ||
             c->length != b->nrows)
             return st_error(ST_EINVAL,
                             "schema %s: batch column %d ('%s') does not match field '%s'",
