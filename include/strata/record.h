@@ -139,6 +139,10 @@ int st_record_get_state(st_records_t *r, const char *record_id, st_record_state_
  * rejected_by, rejected_at, history[] of {version, status, created_by,
  * created_at, comment}), appended to out. */
 int st_record_metadata_json(st_records_t *r, const char *record_id, st_buf_t *out);
+/* A copy of the schema the record was created with (kept in its create
+ * event); the schema updates are validated against. Free with
+ * st_schema_free. */
+int st_record_schema(st_records_t *r, const char *record_id, st_schema_t **out);
 /* Version numbers, ascending (malloc'd array; caller frees). */
 int st_record_versions(st_records_t *r, const char *record_id, int **versions, int *n);
 
