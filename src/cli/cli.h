@@ -51,4 +51,7 @@ int cli_read(int argc, char **argv);
 /* strata write DATASET_URL (cli_dataset_write.c): a top-level command. */
 int cli_write(int argc, char **argv);
 
+/* strata repo ... (cli_repo.c): records by entity type and project. */
+int cli_repo(int argc, char **argv);
+
 #endif
