@@ -19,6 +19,7 @@ static const char repo_usage[] =
     "  reject  E P ID [--by U] [--comment C]               reject the current draft\n"
     "  get     E P ID [--version N | --approved | --as-of TS] [--format F]\n"
     "  history E P ID                                      metadata.json with the history\n"
+    "  verify  E P ID   walk the record's hash chain (exit 5 when a problem is found)\n"
     "  list    E P [--status draft|approved|rejected] [--format F]\n"
     "  query   E P [--where EXPR] [--columns a,b] [--limit N] [--approved]\n"
     "              [--status S] [--format F]   every record's latest (or latest approved)\n"
@@ -332,7 +333,7 @@ int cli_repo(int argc, char **argv) {
     }
     static const char *const cmds[] = {"create", "update", "approve", "reject", "get",
                                        "history", "list", "query", "reindex", "compact",
-                                       "types"};
+                                       "types", "verify"};
     bool known = false;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) known |= !strcmp(argv[1], cmds[i]);
     if (!known) return cli_usage_error("repo", "unknown command '%s'", argv[1]);
@@ -374,6 +375,20 @@ int cli_repo(int argc, char **argv) {
         rc = do_get(repo, &a, fmt);
     } else if (!strcmp(cmd, "history")) {
         rc = do_history(repo, &a);
+    } else if (!strcmp(cmd, "verify")) {
+        st_records_t *rec;
+        st_buf_t report = ST_BUF_INIT;
+        int problems = 0;
+        rc = st_repo_records(repo, a.entity, a.project, &rec);
+        if (!rc) rc = st_record_verify(rec, a.id, &report, &problems);
+        if (rc) rc = cli_fail(rc);
+        else {
+            fwrite(report.data, 1, report.len, stdout);
+            printf("%s/%s/%s: %d problem%s\n", a.entity, a.project, a.id, problems,
+                   problems == 1 ? "" : "s");
+            rc = problems ? st_exit_code(ST_ECORRUPT) : 0;
+        }
+        st_buf_free(&report);
     } else if (!strcmp(cmd, "reindex")) {
         int n = 0;
         rc = st_repo_reindex(repo, a.entity, a.project, &n);
