@@ -163,6 +163,12 @@ char *st_record_version_key(const st_records_t *r, const char *record_id, int ve
 int st_record_read(st_records_t *r, const char *record_id, const st_record_selector_t *sel,
                    st_batch_t **out);
 
+/* The exact bytes of a version's Parquet file (appended to out), checked
+ * against the SHA-256 its event recorded: ST_ECORRUPT when the file was
+ * changed or removed. version (optional) receives the version resolved. */
+int st_record_read_file(st_records_t *r, const char *record_id, const st_record_selector_t *sel,
+                        st_buf_t *out, int *version);
+
 /* ---- integrity ---------------------------------------------------------- */
 
 /* Walks the log: every event parses, its prev_sha256 matches the previous

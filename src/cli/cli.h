@@ -53,5 +53,7 @@ int cli_write(int argc, char **argv);
 
 /* strata repo ... (cli_repo.c): records by entity type and project. */
 int cli_repo(int argc, char **argv);
+/* strata record ... (cli_record.c): versioned records and their approval. */
+int cli_record(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static const struct {
     {"read", "read a dataset with filters, projection and pruning", cli_read},
     {"write", "add CSV or JSON Lines rows to a dataset, validated and partitioned", cli_write},
     {"repo", "records by entity type and project: create, approve, list, query", cli_repo},
+    {"record", "versioned records: create, update, approve, reject, read, verify", cli_record},
 };
 
 static void usage(FILE *fp) {

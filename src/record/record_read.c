@@ -194,3 +194,19 @@ int st_record_read(st_records_t *r, const char *record_id, const st_record_selec
     rec_state_free(st);
     return rc;
 }
+
+int st_record_read_file(st_records_t *r, const char *record_id, const st_record_selector_t *sel,
+                        st_buf_t *out, int *version) {
+    if (!r) return st_error(ST_EINVAL, "records: no handle");
+    rec_state_t *st;
+    int rc = rec_state_load(r, record_id, &st, NULL);
+    int v = 0;
+    if (!rc) rc = resolve_in(st, record_id, sel, &v);
+    if (!rc) {
+        const st_record_event_t *e = rec_state_version_event(st, v);
+        rc = rec_get_version(r, record_id, v, e ? e->version_sha256 : NULL, out);
+    }
+    if (!rc && version) *version = v;
+    rec_state_free(st);
+    return rc;
+}
