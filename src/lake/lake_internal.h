@@ -1,0 +1,93 @@
+/* Private pieces of the lake layer shared by its files. */
+#ifndef STRATA_LAKE_INTERNAL_H
+#define STRATA_LAKE_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "strata/lake.h"
+
+#define LK_ROOT "lake"
+#define LK_META_PREFIX "lake/.metadata/"
+#define LK_JOURNAL_PREFIX "lake/.journal/"
+#define LK_TYPES_PREFIX "lake/.types/"
+#define LK_IDENTITY_KEY "lake/.lake.json"
+#define LK_ID_META "lake-id"
+
+struct st_lake {
+    st_store_t *store;
+    sqlite3 *db;
+    char *index_path;
+    pthread_mutex_t lock; /* db, jnext, types */
+    uint64_t jnext;       /* next journal number to try; 0 until known */
+    char uuid[ST_UUID_STR_LEN + 1];
+    char **types; /* registered (non built-in) types */
+    size_t ntypes;
+};
+
+/* ---- validation (lake.c) ---- */
+int lk_validate_name(const char *name);
+int lk_validate_subpath(const char *subpath);
+int lk_validate_id(const char *id);
+/* Known type (built-in or registered); ST_EVALIDATION otherwise. */
+int lk_check_type(st_lake_t *lake, const char *type);
+
+/* ---- entries (lake_entry.c) ---- */
+/* "lake/.metadata/<id>.json" etc. into out (cap >= 128 + ST_KEY_MAX). */
+void lk_meta_key(const char *id, char *out, size_t cap);
+void lk_version_key(const char *id, int version, char *out, size_t cap);
+/* "lake/<type>/[<subpath>/]<name>" (malloc'd). */
+char *lk_content_path(const char *type, const char *subpath, const char *name);
+/* The stored form of an entry (without content), compact JSON (malloc'd). */
+char *lk_entry_to_json(const st_lake_entry_t *e);
+/* Parses the stored form; ST_ECORRUPT naming `what` if malformed. */
+int lk_entry_from_json(const char *text, size_t len, const char *what, st_lake_entry_t *out);
+/* Parses user metadata: NULL -> {}, else it must be a JSON object. */
+int lk_parse_metadata(const char *text, json_t **out);
+/* Space-separated "key value" words of the metadata, for the index. */
+void lk_metadata_words(json_t *obj, st_buf_t *out);
+/* Calls fn for every (dotted key, text value) leaf. */
+typedef int (*lk_kv_fn)(void *ctx, const char *key, const char *value);
+int lk_metadata_each(json_t *obj, lk_kv_fn fn, void *ctx);
+bool lk_is_text(const uint8_t *data, size_t len);
+/* Deep copy of a version list. */
+int lk_versions_dup(const st_lake_version_t *v, size_t n, st_lake_version_t **out);
+
+/* ---- index (lake_index.c); callers hold lake->lock ---- */
+int lk_index_open(st_lake_t *lake);
+void lk_index_close(st_lake_t *lake);
+int lk_index_begin(st_lake_t *lake);
+int lk_index_commit(st_lake_t *lake);
+void lk_index_rollback(st_lake_t *lake);
+/* Makes the index hold `e` (tombstones leave the search), with text content
+ * (NULL for binary or unknown). */
+int lk_index_put(st_lake_t *lake, const st_lake_entry_t *e, const char *text, size_t text_len);
+int lk_index_remove(st_lake_t *lake, const char *id);
+int lk_index_clear(st_lake_t *lake);
+int lk_index_get_state(st_lake_t *lake, const char *key, char *out, size_t cap);
+int lk_index_set_state(st_lake_t *lake, const char *key, const char *value);
+uint64_t lk_index_position(st_lake_t *lake);
+int lk_index_set_position(st_lake_t *lake, uint64_t pos);
+int lk_index_list(st_lake_t *lake, const char *type, const char *subpath, bool recursive,
+                  st_lake_entry_t **out, size_t *n);
+int lk_index_stats(st_lake_t *lake, st_lake_stats_t *out);
+int lk_sql_error(st_lake_t *lake, const char *what);
+
+/* ---- journal (lake_journal.c) ---- */
+/* Appends a record of `op` on `id` and applies `e` (NULL: removed) to the
+ * index in the same step. */
+int lk_journal_commit(st_lake_t *lake, const char *op, const char *id, const st_lake_entry_t *e,
+                      const uint8_t *content, size_t len);
+/* Replays new journal records into the index; caller holds the lock. */
+int lk_sync_locked(st_lake_t *lake);
+int lk_reindex_locked(st_lake_t *lake);
+/* Reads the entry and its current content from the store and puts it in the
+ * index (removing it if purged). Caller holds the lock. */
+int lk_refresh(st_lake_t *lake, const char *id);
+
+/* ---- store access (lake_ops.c) ---- */
+/* Reads lake/.metadata/<id>.json; etag (optional, 130 bytes) gets its ETag. */
+int lk_read_entry(st_lake_t *lake, const char *id, st_lake_entry_t *out, char *etag);
+
+#endif

@@ -1,0 +1,188 @@
+/* Search: the user's query is rewritten into FTS5 syntax (every word quoted,
+ * so punctuation can never be read as FTS5 operators or columns), then
+ * matched, filtered and ranked by BM25 inside SQLite. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lake/lake_internal.h"
+
+/* BM25 column weights: name, content, metadata values. */
+#define W_NAME "8.0"
+#define W_CONTENT "1.0"
+#define W_META "3.0"
+
+static bool searchable(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+            return true;
+    }
+    return false;
+}
+
+static void quoted(st_buf_t *out, const char *s, size_t n) {
+    if (out->len) st_buf_append_byte(out, ' ');
+    st_buf_append_byte(out, '"');
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"') st_buf_append_byte(out, '"');
+        st_buf_append_byte(out, (uint8_t)s[i]);
+    }
+    st_buf_append_byte(out, '"');
+}
+
+static void word(st_buf_t *out, const char *w) {
+    if (out->len) st_buf_append_byte(out, ' ');
+    st_buf_append_str(out, w);
+}
+
+static int translate(const char *q, st_buf_t *out) {
+    const char *p = q;
+    while (*p) {
+        unsigned char c = (unsigned char)*p;
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            p++;
+        } else if (c == '(' || c == ')') {
+            word(out, c == '(' ? "(" : ")");
+            p++;
+        } else if (c == '"') {
+            const char *s = ++p;
+            while (*p && *p != '"') p++;
+            size_t n = (size_t)(p - s);
+            if (*p) p++;
+            bool prefix = *p == '*';
+            if (prefix) p++;
+            if (!searchable(s, n)) continue;
+            quoted(out, s, n);
+            if (prefix) st_buf_append_byte(out, '*');
+        } else {
+            const char *s = p;
+            while (*p && !strchr(" \t\r\n\"()", *p)) p++;
+            size_t n = (size_t)(p - s);
+            if ((n == 3 && (!strncmp(s, "AND", 3) || !strncmp(s, "NOT", 3))) ||
+                (n == 2 && !strncmp(s, "OR", 2))) {
+                char op[4];
+                memcpy(op, s, n);
+                op[n] = 0;
+                word(out, op);
+                continue;
+            }
+            size_t stem = n;
+            while (stem && s[stem - 1] == '*') stem--;
+            if (!searchable(s, stem)) continue;
+            quoted(out, s, stem);
+            if (stem < n) st_buf_append_byte(out, '*');
+        }
+    }
+    st_buf_append_byte(out, 0);
+    out->len--;
+    if (!out->len) return st_error(ST_EVALIDATION, "lake search: the query has no words to search");
+    return ST_OK;
+}
+
+void st_lake_hits_free(st_lake_hit_t *hits, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        st_lake_entry_free(&hits[i].entry);
+        free(hits[i].snippet);
+    }
+    free(hits);
+}
+
+static int run(st_lake_t *lake, const char *fts_query, const char *query,
+               const st_lake_search_opts_t *o, st_lake_hit_t **out, size_t *n) {
+    st_buf_t sql = ST_BUF_INIT;
+    st_buf_append_str(&sql, "SELECT e.doc, snippet(fts, -1, ?2, ?3, '…', 16), bm25(fts, " W_NAME
+                            ", " W_CONTENT ", " W_META ") AS score"
+                            " FROM fts JOIN entries e ON e.rid = fts.rowid"
+                            " WHERE fts MATCH ?1 AND e.deleted = 0");
+    if (o->data_type) st_buf_append_str(&sql, " AND e.data_type = ?4");
+    if (o->subpath && *o->subpath)
+        st_buf_append_str(&sql, " AND (e.subpath = ?5 OR substr(e.subpath, 1, length(?5) + 1) = "
+                                "?5 || '/')");
+    for (size_t i = 0; i < o->nmeta; i++)
+        st_buf_printf(&sql,
+                      " AND e.rid IN (SELECT rid FROM meta_kv WHERE key = ?%zu AND value = ?%zu)",
+                      7 + 2 * i, 8 + 2 * i);
+    st_buf_append_str(&sql, " ORDER BY score LIMIT ?6");
+    st_buf_append_byte(&sql, 0);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(lake->db, (const char *)sql.data, -1, &st, NULL) == SQLITE_OK
+                 ? ST_OK
+                 : lk_sql_error(lake, "search");
+    st_buf_free(&sql);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, fts_query, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, o->mark_open ? o->mark_open : "[", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, o->mark_close ? o->mark_close : "]", -1, SQLITE_STATIC);
+    if (o->data_type) sqlite3_bind_text(st, 4, o->data_type, -1, SQLITE_STATIC);
+    if (o->subpath && *o->subpath) sqlite3_bind_text(st, 5, o->subpath, -1, SQLITE_STATIC);
+    size_t limit = o->limit ? o->limit : 20;
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)limit);
+    for (size_t i = 0; i < o->nmeta; i++) {
+        sqlite3_bind_text(st, (int)(7 + 2 * i), o->meta[i].key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, (int)(8 + 2 * i), o->meta[i].value, -1, SQLITE_STATIC);
+    }
+    st_lake_hit_t *hits = calloc(limit < 64 ? limit : 64, sizeof *hits);
+    size_t cap = limit < 64 ? limit : 64, count = 0;
+    if (!hits) rc = st_error(ST_ENOMEM, "lake search: out of memory");
+    int r = SQLITE_DONE;
+    while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == cap) {
+            st_lake_hit_t *g = realloc(hits, 2 * cap * sizeof *g);
+            if (!g) {
+                rc = st_error(ST_ENOMEM, "lake search: out of memory");
+                break;
+            }
+            hits = g;
+            memset(hits + cap, 0, cap * sizeof *hits);
+            cap *= 2;
+        }
+        const char *doc = (const char *)sqlite3_column_text(st, 0);
+        const char *snip = (const char *)sqlite3_column_text(st, 1);
+        st_lake_hit_t *h = &hits[count];
+        if ((rc = lk_entry_from_json(doc, strlen(doc), "lake index", &h->entry))) break;
+        h->snippet = strdup(snip ? snip : "");
+        h->score = -sqlite3_column_double(st, 2);
+        count++;
+        if (!h->snippet) rc = st_error(ST_ENOMEM, "lake search: out of memory");
+    }
+    if (!rc && r != SQLITE_DONE) {
+        const char *m = sqlite3_errmsg(lake->db);
+        /* FTS5 rejects what the rewrite let through (a dangling AND, NOT
+         * first, unbalanced parentheses): the user's query is at fault. */
+        rc = r == SQLITE_ERROR ? st_error(ST_EVALIDATION, "lake search '%.200s': %s", query, m)
+                               : lk_sql_error(lake, "search");
+    }
+    sqlite3_finalize(st);
+    if (rc) {
+        st_lake_hits_free(hits, count);
+        return rc;
+    }
+    *out = hits;
+    *n = count;
+    return ST_OK;
+}
+
+int st_lake_search(st_lake_t *lake, const char *query, const st_lake_search_opts_t *opts,
+                   st_lake_hit_t **out, size_t *n) {
+    *out = NULL;
+    *n = 0;
+    st_lake_search_opts_t o = opts ? *opts : (st_lake_search_opts_t){0};
+    if (!query) return st_error(ST_EVALIDATION, "lake search: no query");
+    int rc;
+    if (o.data_type && (rc = lk_check_type(lake, o.data_type))) return rc;
+    if ((rc = lk_validate_subpath(o.subpath))) return rc;
+    for (size_t i = 0; i < o.nmeta; i++)
+        if (!o.meta[i].key || !*o.meta[i].key || !o.meta[i].value)
+            return st_error(ST_EVALIDATION, "lake search: metadata filter %zu has no key", i + 1);
+    st_buf_t fq = ST_BUF_INIT;
+    if ((rc = translate(query, &fq))) {
+        st_buf_free(&fq);
+        return rc;
+    }
+    pthread_mutex_lock(&lake->lock);
+    rc = lk_sync_locked(lake);
+    if (!rc) rc = run(lake, (const char *)fq.data, query, &o, out, n);
+    pthread_mutex_unlock(&lake->lock);
+    st_buf_free(&fq);
+    return rc;
+}
