@@ -14,15 +14,18 @@
  *
  * Writes: content first, then the entry, then the journal record, so a reader
  * that sees a journal record finds what it announces. A new entry takes its
- * path with put-if-absent (ST_ECONFLICT if another live entry holds it); an
- * update saves the old content as lake/.versions/<id>/v<N> (put-if-absent),
- * replaces the path's content only if its ETag is unchanged and the entry only
- * if its ETag is unchanged, so of two concurrent updates one gets ST_ECONFLICT.
- * Delete leaves a tombstone: the entry is kept (deleted: true), its content
- * moves to the versions, the path is freed, and it disappears from list,
- * search and stats. Purge removes the entry, its content and its versions.
- * Retrieval checks the content's SHA-256 against the entry (ST_ECORRUPT if it
- * differs and no saved copy matches).
+ * path with put-if-absent (ST_ECONFLICT if another live entry holds it). An
+ * update first makes sure the current version has a copy apart from the path
+ * (version 1 is copied to lake/.versions/<id>/v1 then), writes the new bytes
+ * to lake/.versions/<id>/v<N+1>-<token>, commits by replacing the entry only
+ * if its ETag is unchanged (so of two concurrent updates one gets
+ * ST_ECONFLICT and its bytes are removed), and then copies the new bytes to
+ * the path. Delete leaves a tombstone: the entry is kept (deleted: true),
+ * the path is freed, and it disappears from list, search and stats. Purge
+ * removes the entry, its content and its versions. Retrieval checks the
+ * content's SHA-256 against the entry and reads the version's own copy when
+ * the path holds other bytes (an update interrupted after its commit, or a
+ * late path write that lost to a newer one); ST_ECORRUPT if nothing matches.
  *
  * Search: a SQLite FTS5 index (a cache file; see st_lake_default_index_path)
  * over the name, the content of text entries (the first ST_LAKE_INDEX_TEXT_MAX
@@ -94,6 +97,7 @@ typedef struct st_lake_version {
     uint64_t size;
     char sha256[ST_SHA256_HEX_LEN + 1];
     int64_t created_at_us;
+    char key[96]; /* where the version's bytes are kept apart from the path */
 } st_lake_version_t;
 
 typedef struct st_lake_entry {

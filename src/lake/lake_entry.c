@@ -103,6 +103,7 @@ static json_t *entry_object(const st_lake_entry_t *e, bool with_content) {
         json_object_set_new(jv, "size", json_integer((json_int_t)v->size));
         json_object_set_new(jv, "sha256", json_string(v->sha256));
         json_object_set_new(jv, "created_at", ts(v->created_at_us));
+        json_object_set_new(jv, "key", json_string(v->key));
         json_array_append_new(vs, jv);
     }
     json_object_set_new(o, "versions", vs);
@@ -192,6 +193,9 @@ int lk_entry_from_json(const char *text, size_t len, const char *what, st_lake_e
         if (h && strlen(h) == ST_SHA256_HEX_LEN) memcpy(v->sha256, h, sizeof v->sha256);
         else ok = false;
         v->created_at_us = get_ts(jv, "created_at", &ok);
+        const char *k = json_string_value(json_object_get(jv, "key"));
+        if (k && strlen(k) < sizeof v->key) memcpy(v->key, k, strlen(k) + 1);
+        else ok = false;
     }
     out->nversions = out->versions ? nv : 0;
     json_decref(o);

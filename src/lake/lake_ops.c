@@ -72,14 +72,15 @@ static const st_lake_version_t *find_version(const st_lake_entry_t *e, int versi
 }
 
 /* Content of `version` into b, checked against its SHA-256. The current
- * version is read from the path; if that holds something else (an update
- * interrupted after replacing it), from the saved copy. */
+ * version is read from the path; if that holds other bytes (an update
+ * interrupted after its commit, or a late path write that lost to a newer
+ * update), from the version's own copy. */
 static int read_version(st_lake_t *lake, const st_lake_entry_t *e, int version, st_buf_t *b) {
     const st_lake_version_t *v = find_version(e, version);
     if (!v)
         return st_error(ST_ENOTFOUND, "lake entry %s: no version %d (versions 1 to %d)", e->id,
                         version, e->version);
-    char key[KEY_CAP], hex[ST_SHA256_HEX_LEN + 1];
+    char hex[ST_SHA256_HEX_LEN + 1];
     int rc = ST_ENOTFOUND;
     if (version == e->version && !e->deleted) {
         rc = st_store_get(lake->store, e->path, b, NULL);
@@ -87,8 +88,7 @@ static int read_version(st_lake_t *lake, const st_lake_entry_t *e, int version, 
         if (rc && rc != ST_ENOTFOUND) return rc;
         st_buf_reset(b);
     }
-    lk_version_key(e->id, version, key, sizeof key);
-    int rc2 = st_store_get(lake->store, key, b, NULL);
+    int rc2 = st_store_get(lake->store, v->key, b, NULL);
     if (rc2 == ST_ENOTFOUND)
         return st_error(rc == ST_OK ? ST_ECORRUPT : ST_ENOTFOUND,
                         "lake entry %s: content of version %d is %s", e->id, version,
@@ -96,7 +96,7 @@ static int read_version(st_lake_t *lake, const st_lake_entry_t *e, int version, 
     if (rc2) return rc2;
     sha_of(b, hex);
     if (strcmp(hex, v->sha256))
-        return st_error(ST_ECORRUPT, "%s: content does not match its SHA-256 %.16s…", key,
+        return st_error(ST_ECORRUPT, "%s: content does not match its SHA-256 %.16s…", v->key,
                         v->sha256);
     return ST_OK;
 }
@@ -169,6 +169,36 @@ int st_lake_retrieve_by_path(st_lake_t *lake, const char *path, st_lake_entry_t 
     return rc;
 }
 
+/* The id a path's object belongs to ("" if none); ST_ENOTFOUND if absent. */
+static int path_owner(st_lake_t *lake, const char *path, char id[ST_UUID_STR_LEN + 1],
+                      int64_t *modified_us) {
+    st_object_info_t info;
+    *id = 0;
+    int rc = st_store_head(lake->store, path, &info);
+    if (rc) return rc;
+    for (int i = 0; i < info.nmeta; i++)
+        if (!strcmp(info.meta[i].key, LK_ID_META)) snprintf(id, ST_UUID_STR_LEN + 1, "%s", info.meta[i].value);
+    if (modified_us) *modified_us = info.last_modified_us;
+    st_object_info_free(&info);
+    return ST_OK;
+}
+
+/* A path still held by a tombstone (a delete interrupted before it freed the
+ * path) or by content whose entry was never written (a store interrupted a
+ * while ago) is freed; true if it was. */
+static bool free_stale_path(st_lake_t *lake, const char *path) {
+    char id[ST_UUID_STR_LEN + 1];
+    int64_t modified = 0;
+    if (path_owner(lake, path, id, &modified) || !*id) return false;
+    st_lake_entry_t e;
+    int rc = lk_read_entry(lake, id, &e, NULL);
+    bool stale = (rc == ST_OK && (e.deleted || strcmp(e.path, path))) ||
+                 (rc == ST_ENOTFOUND && st_now_us() - modified > 600 * 1000000LL);
+    if (rc == ST_OK) st_lake_entry_free(&e);
+    st_error_clear();
+    return stale && st_store_delete(lake->store, path) == ST_OK;
+}
+
 int st_lake_store(st_lake_t *lake, const char *name, const void *content, size_t len,
                   const char *data_type, const char *metadata_json, const char *subpath,
                   st_lake_entry_t *out) {
@@ -206,8 +236,11 @@ int st_lake_store(st_lake_t *lake, const char *name, const void *content, size_t
     e.nversions = 1;
     e.versions[0] = (st_lake_version_t){.version = 1, .size = len, .created_at_us = e.created_at_us};
     memcpy(e.versions[0].sha256, e.sha256, sizeof e.sha256);
+    lk_version_key(e.id, 1, e.versions[0].key, sizeof e.versions[0].key);
 
     rc = put_content(lake, &e, content, len, ST_PUT_IF_ABSENT, NULL);
+    if (rc == ST_ECONFLICT && free_stale_path(lake, e.path))
+        rc = put_content(lake, &e, content, len, ST_PUT_IF_ABSENT, NULL);
     if (rc == ST_ECONFLICT)
         rc = st_error(ST_ECONFLICT, "%s: another lake entry has this path", e.path);
     if (!rc) {
@@ -222,45 +255,28 @@ int st_lake_store(st_lake_t *lake, const char *name, const void *content, size_t
     return rc;
 }
 
-/* Makes sure the current content is saved as lake/.versions/<id>/v<N> before
- * the path changes, and returns the path's ETag for the conditional replace
- * ("" if the path is gone). A copy left by an interrupted attempt counts if
- * its bytes are right. */
-static int save_current(st_lake_t *lake, const st_lake_entry_t *e, char *path_etag) {
-    st_buf_t b = ST_BUF_INIT;
+/* Makes sure the current version has its own copy apart from the path
+ * before the path may change: only version 1 lives at the path alone, and it
+ * is copied on the first update or delete (racers copy identical bytes). */
+static int ensure_saved(st_lake_t *lake, const st_lake_entry_t *e) {
+    const st_lake_version_t *v = find_version(e, e->version);
+    if (!v) return st_error(ST_ECORRUPT, "lake entry %s: no record of version %d", e->id, e->version);
+    if (v->version != 1) return ST_OK; /* written before its commit */
     st_object_info_t info;
-    char hex[ST_SHA256_HEX_LEN + 1], key[KEY_CAP];
-    *path_etag = 0;
-    lk_version_key(e->id, e->version, key, sizeof key);
-    int rc = st_store_get(lake->store, e->path, &b, &info);
-    if (rc && rc != ST_ENOTFOUND) goto out;
-    bool path_ok = false;
+    int rc = st_store_head(lake->store, v->key, &info);
+    if (rc == ST_OK) st_object_info_free(&info);
+    if (rc != ST_ENOTFOUND) return rc;
+    st_buf_t b = ST_BUF_INIT;
+    char hex[ST_SHA256_HEX_LEN + 1];
+    rc = st_store_get(lake->store, e->path, &b, NULL);
+    if (!rc && (sha_of(&b, hex), strcmp(hex, v->sha256)))
+        rc = st_error(ST_ECORRUPT, "%s: holds other bytes than version 1 of lake entry %s",
+                      e->path, e->id);
     if (!rc) {
-        snprintf(path_etag, sizeof info.etag, "%s", info.etag);
-        st_object_info_free(&info);
-        sha_of(&b, hex);
-        path_ok = !strcmp(hex, e->sha256);
-    }
-    if (path_ok) {
         st_put_opts_t po = {.mode = ST_PUT_IF_ABSENT};
-        rc = st_store_put(lake->store, key, b.data ? (void *)b.data : "", b.len, &po, NULL);
-        if (rc != ST_ECONFLICT) goto out;
+        rc = st_store_put(lake->store, v->key, b.data ? (void *)b.data : "", b.len, &po, NULL);
+        if (rc == ST_ECONFLICT) rc = ST_OK;
     }
-    /* Either a copy exists already or the path no longer holds version N:
-     * then the copy must be there, byte for byte. */
-    st_buf_reset(&b);
-    rc = st_store_get(lake->store, key, &b, NULL);
-    if (rc == ST_ENOTFOUND) {
-        rc = st_error(ST_ECORRUPT, "lake entry %s: content of version %d is missing", e->id,
-                      e->version);
-        goto out;
-    }
-    if (rc) goto out;
-    sha_of(&b, hex);
-    if (strcmp(hex, e->sha256))
-        rc = st_error(ST_ECONFLICT, "%s: holds other bytes than version %d; retry", key,
-                      e->version);
-out:
     st_buf_free(&b);
     return rc;
 }
@@ -304,7 +320,7 @@ int st_lake_update(st_lake_t *lake, const char *id, const void *content, size_t 
     if (rc) return rc;
     if (metadata_json) json_decref(probe);
     st_lake_entry_t e;
-    char etag[130], path_etag[130];
+    char etag[130], newkey[96] = "";
     if ((rc = lk_read_entry(lake, id, &e, etag))) return rc;
     if (e.deleted) {
         st_lake_entry_free(&e);
@@ -313,13 +329,17 @@ int st_lake_update(st_lake_t *lake, const char *id, const void *content, size_t 
     if (metadata_json && (rc = merge_metadata(&e, metadata_json))) goto out;
     e.updated_at_us = st_now_us();
     if (content) {
-        if ((rc = save_current(lake, &e, path_etag))) goto out;
+        if ((rc = ensure_saved(lake, &e))) goto out;
         st_lake_version_t *grown = realloc(e.versions, (e.nversions + 1) * sizeof *grown);
         if (!grown) {
             rc = oom("lake update");
             goto out;
         }
         e.versions = grown;
+        uint8_t raw[16];
+        char tok[ST_UUID_STR_LEN + 1];
+        if ((rc = st_uuid_v4(raw))) goto out;
+        st_uuid_format(raw, tok);
         e.version++;
         e.size = len;
         e.is_text = lk_is_text(content, len);
@@ -327,15 +347,22 @@ int st_lake_update(st_lake_t *lake, const char *id, const void *content, size_t 
         st_lake_version_t *v = &e.versions[e.nversions++];
         *v = (st_lake_version_t){.version = e.version, .size = len, .created_at_us = e.updated_at_us};
         memcpy(v->sha256, e.sha256, sizeof e.sha256);
-        rc = put_content(lake, &e, content, len, *path_etag ? ST_PUT_IF_MATCH : ST_PUT_IF_ABSENT,
-                         path_etag);
-        if (rc == ST_ECONFLICT)
-            rc = st_error(ST_ECONFLICT, "lake entry %s: %s changed by another writer; retry", id,
-                          e.path);
-        if (rc) goto out;
+        snprintf(v->key, sizeof v->key, "lake/.versions/%s/v%d-%.8s", e.id, e.version, tok);
+        snprintf(newkey, sizeof newkey, "%s", v->key);
+        st_put_opts_t po = {.mode = ST_PUT_IF_ABSENT};
+        if ((rc = st_store_put(lake->store, newkey, content, len, &po, NULL))) {
+            *newkey = 0;
+            goto out;
+        }
     }
-    if ((rc = put_entry(lake, &e, ST_PUT_IF_MATCH, etag))) goto out;
+    if ((rc = put_entry(lake, &e, ST_PUT_IF_MATCH, etag))) {
+        if (*newkey) st_store_delete(lake->store, newkey); /* the loser leaves nothing */
+        goto out;
+    }
     if (content) {
+        /* Committed: the path copy is a convenience that readers verify, so a
+         * failure here does not undo the update. */
+        if (put_content(lake, &e, content, len, ST_PUT_PLAIN, NULL)) st_error_clear();
         rc = lk_journal_commit(lake, "update", e.id, &e, content, len);
     } else {
         /* Metadata only: the index still needs the text, which is unchanged. */
@@ -356,19 +383,22 @@ out:
 
 int st_lake_delete(st_lake_t *lake, const char *id) {
     st_lake_entry_t e;
-    char etag[130], path_etag[130];
+    char etag[130], owner[ST_UUID_STR_LEN + 1];
     int rc = lk_read_entry(lake, id, &e, etag);
     if (rc) return rc;
     if (e.deleted) {
         st_lake_entry_free(&e);
         return st_error(ST_ENOTFOUND, "lake entry %s: already deleted", id);
     }
-    if ((rc = save_current(lake, &e, path_etag))) goto out;
-    rc = st_store_delete(lake->store, e.path);
-    if (rc && rc != ST_ENOTFOUND) goto out;
+    if ((rc = ensure_saved(lake, &e))) goto out;
     e.deleted = true;
     e.deleted_at_us = e.updated_at_us = st_now_us();
     if ((rc = put_entry(lake, &e, ST_PUT_IF_MATCH, etag))) goto out;
+    /* Free the path (if still ours); a crash before this is repaired by the
+     * next store to that path. */
+    rc = path_owner(lake, e.path, owner, NULL);
+    if (!rc && !strcmp(owner, id)) rc = st_store_delete(lake->store, e.path);
+    if (rc && rc != ST_ENOTFOUND) goto out;
     rc = lk_journal_commit(lake, "delete", e.id, &e, NULL, 0);
 out:
     st_lake_entry_free(&e);
@@ -393,17 +423,11 @@ int st_lake_purge(st_lake_t *lake, const char *id) {
     }
     st_list_close(it);
     if (rc) goto out;
-    if (!e.deleted) {
+    {
         /* The path is ours unless a newer entry took it after a delete. */
-        st_object_info_t info;
-        rc = st_store_head(lake->store, e.path, &info);
-        if (!rc) {
-            bool ours = false;
-            for (int i = 0; i < info.nmeta; i++)
-                ours |= !strcmp(info.meta[i].key, LK_ID_META) && !strcmp(info.meta[i].value, id);
-            st_object_info_free(&info);
-            rc = ours ? st_store_delete(lake->store, e.path) : ST_OK;
-        }
+        char owner[ST_UUID_STR_LEN + 1];
+        rc = path_owner(lake, e.path, owner, NULL);
+        if (!rc && !strcmp(owner, id)) rc = st_store_delete(lake->store, e.path);
         if (rc && rc != ST_ENOTFOUND) goto out;
     }
     lk_meta_key(id, key, sizeof key);
