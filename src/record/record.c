@@ -108,6 +108,7 @@ void st_records_close(st_records_t *r) {
         st_schema_free(c->schema);
         free(c);
     }
+    rec_state_cache_free(r);
     pthread_mutex_destroy(&r->mu);
     st_registry_free(r->own_registry);
     free(r->root);

@@ -24,6 +24,17 @@ typedef struct rec_schema_cache {
     st_schema_t *schema;
 } rec_schema_cache_t;
 
+/* The last state this handle saw of a record, and its history already
+ * rendered as metadata.json entries: the log only grows, so a writer rolls
+ * forward from here (one probe of the next entry) instead of parsing and
+ * re-rendering a snapshot whose history grows with every version. */
+typedef struct rec_state_cache {
+    struct rec_state_cache *next;
+    char *record_id;
+    struct rec_state *st;
+    st_buf_t hist; /* rendered entries [0, st->s.nhistory) */
+} rec_state_cache_t;
+
 struct st_records {
     st_store_t *store;
     char *root; /* "records" */
@@ -33,6 +44,8 @@ struct st_records {
     pthread_mutex_t mu;
     rec_schema_cache_t *schemas;
     int nschemas;
+    rec_state_cache_t *states; /* most recently stored first */
+    int nstates;
 };
 
 /* The public state plus where in the log it stands. Every st_record_state_t
@@ -95,6 +108,9 @@ int rec_state_load(st_records_t *r, const char *id, rec_state_t **out, bool *fre
 int rec_state_roll_forward(st_records_t *r, const char *id, rec_state_t *st);
 /* Folds every event file listed under log/ (tolerating gaps: st->damaged). */
 int rec_state_fold_log(st_records_t *r, const char *id, rec_state_t **out);
+/* Remembers st (copied) as the latest state of the record. */
+void rec_state_cache_store(st_records_t *r, const char *id, const rec_state_t *st);
+void rec_state_cache_free(st_records_t *r);
 /* Writes metadata.json for the state (a derived cache: failures are not
  * fatal to the change that was already committed). */
 int rec_state_save(st_records_t *r, const char *id, const rec_state_t *st);

@@ -142,7 +142,26 @@ static int put_time(st_buf_t *b, const char *who, int64_t us) {
     return put_str(b, t);
 }
 
-int rec_state_render(const rec_state_t *st, st_buf_t *out) {
+static int render_entry(const st_record_event_t *e, bool first, st_buf_t *out) {
+    int rc = st_buf_printf(out, "%s\n    {\"version\": %d, \"status\": \"%s\", \"created_by\": ",
+                           first ? "" : ",", e->version, st_record_status_name(e->status));
+    if (!rc) rc = put_str(out, e->by);
+    if (!rc) rc = st_buf_append_str(out, ", \"created_at\": ");
+    if (!rc) rc = put_time(out, "", e->at_us);
+    if (!rc) rc = st_buf_append_str(out, ", \"comment\": ");
+    if (!rc) rc = put_str(out, e->comment);
+    if (!rc)
+        rc = st_buf_printf(out, ", \"event\": \"%s\", \"seq\": %lld", rec_event_kind_name(e->kind),
+                           (long long)e->seq);
+    if (!rc && e->version_sha256[0])
+        rc = st_buf_printf(out, ", \"version_sha256\": \"%s\"", e->version_sha256);
+    if (!rc) rc = st_buf_printf(out, ", \"prev_sha256\": \"%s\"}", e->prev_sha256);
+    return rc;
+}
+
+/* The document, taking the first `nready` history entries already rendered
+ * from `ready` (NULL: none). */
+static int render_with(const rec_state_t *st, const st_buf_t *ready, int nready, st_buf_t *out) {
     const st_record_state_t *s = &st->s;
     size_t start = out->len;
     int rc = st_buf_append_str(out, "{\n  \"record_id\": ");
@@ -164,22 +183,13 @@ int rec_state_render(const rec_state_t *st, st_buf_t *out) {
     if (!rc) rc = st_buf_append_str(out, ",\n  \"rejected_at\": ");
     if (!rc) rc = put_time(out, s->rejected_by, s->rejected_at_us);
     if (!rc) rc = st_buf_append_str(out, ",\n  \"history\": [");
-    for (int i = 0; i < s->nhistory && !rc; i++) {
-        const st_record_event_t *e = &s->history[i];
-        rc = st_buf_printf(out, "%s\n    {\"version\": %d, \"status\": \"%s\", \"created_by\": ",
-                           i ? "," : "", e->version, st_record_status_name(e->status));
-        if (!rc) rc = put_str(out, e->by);
-        if (!rc) rc = st_buf_append_str(out, ", \"created_at\": ");
-        if (!rc) rc = put_time(out, "", e->at_us);
-        if (!rc) rc = st_buf_append_str(out, ", \"comment\": ");
-        if (!rc) rc = put_str(out, e->comment);
-        if (!rc)
-            rc = st_buf_printf(out, ", \"event\": \"%s\", \"seq\": %lld",
-                               rec_event_kind_name(e->kind), (long long)e->seq);
-        if (!rc && e->version_sha256[0])
-            rc = st_buf_printf(out, ", \"version_sha256\": \"%s\"", e->version_sha256);
-        if (!rc) rc = st_buf_printf(out, ", \"prev_sha256\": \"%s\"}", e->prev_sha256);
+    int i = 0;
+    if (!rc && ready && nready > 0 && nready <= s->nhistory) {
+        rc = st_buf_append(out, ready->data, ready->len);
+        i = nready;
     }
+    for (; i < s->nhistory && !rc; i++)
+        rc = render_entry(&s->history[i], i == 0, out);
     if (!rc) rc = st_buf_append_str(out, s->nhistory ? "\n  ]" : "]");
     if (!rc)
         rc = st_buf_printf(out, ",\n  \"log_seq\": %lld,\n  \"log_sha256\": \"%s\",\n",
@@ -188,6 +198,151 @@ int rec_state_render(const rec_state_t *st, st_buf_t *out) {
     char hex[65];
     st_sha256_hex(out->data + start, out->len - start, hex);
     return st_buf_printf(out, SNAP_TAG "%s\"\n}\n", hex);
+}
+
+int rec_state_render(const rec_state_t *st, st_buf_t *out) { return render_with(st, NULL, 0, out); }
+
+/* ---- the handle's cache of states ---- */
+
+static int state_clone(const rec_state_t *src, rec_state_t **out) {
+    rec_state_t *st;
+    int rc = rec_state_new(src->s.record_id, &st);
+    if (rc) return rc;
+    const st_record_state_t *s = &src->s;
+    st_record_state_t *d = &st->s;
+    d->current_version = s->current_version;
+    d->status = s->status;
+    d->created_at_us = s->created_at_us;
+    d->approved_at_us = s->approved_at_us;
+    d->rejected_at_us = s->rejected_at_us;
+    st->log_seq = src->log_seq;
+    memcpy(st->log_sha256, src->log_sha256, sizeof st->log_sha256);
+    st->damaged = src->damaged;
+    if ((rc = set_str(&d->table_name, s->table_name)) ||
+        (rc = set_str(&d->created_by, s->created_by)) ||
+        (rc = set_str(&d->approved_by, s->approved_by)) ||
+        (rc = set_str(&d->rejected_by, s->rejected_by)) ||
+        (rc = set_str(&st->damage, src->damage)))
+        goto fail;
+    if (s->nhistory > 0) {
+        int cap = s->nhistory + 8;
+        if (!(d->history = calloc((size_t)cap, sizeof *d->history))) {
+            rc = st_error(ST_ENOMEM, "out of memory");
+            goto fail;
+        }
+        st->cap = cap;
+    }
+    for (int i = 0; i < s->nhistory; i++) {
+        if ((rc = rec_event_copy_pub(&s->history[i], &d->history[i]))) goto fail;
+        d->nhistory = i + 1;
+    }
+    *out = st;
+    return ST_OK;
+fail:
+    rec_state_free(st);
+    return rc;
+}
+
+#define STATE_CACHE_MAX 64
+
+static void cache_entry_free(rec_state_cache_t *c) {
+    free(c->record_id);
+    rec_state_free(c->st);
+    st_buf_free(&c->hist);
+    free(c);
+}
+
+void rec_state_cache_free(st_records_t *r) {
+    for (rec_state_cache_t *c = r->states, *next; c; c = next) {
+        next = c->next;
+        cache_entry_free(c);
+    }
+    r->states = NULL;
+    r->nstates = 0;
+}
+
+/* Unlinks the entry of id (under r->mu). */
+static rec_state_cache_t *cache_take(st_records_t *r, const char *id) {
+    for (rec_state_cache_t **pp = &r->states; *pp; pp = &(*pp)->next)
+        if (!strcmp((*pp)->record_id, id)) {
+            rec_state_cache_t *c = *pp;
+            *pp = c->next;
+            r->nstates--;
+            return c;
+        }
+    return NULL;
+}
+
+void rec_state_cache_store(st_records_t *r, const char *id, const rec_state_t *st) {
+    if (st->damaged) return;
+    rec_state_t *copy;
+    if (state_clone(st, &copy)) {
+        st_error_clear();
+        return;
+    }
+    pthread_mutex_lock(&r->mu);
+    rec_state_cache_t *c = cache_take(r, id);
+    if (c && c->st->log_seq > st->log_seq) { /* someone stored a newer one */
+        c->next = r->states;
+        r->states = c;
+        r->nstates++;
+        pthread_mutex_unlock(&r->mu);
+        rec_state_free(copy);
+        return;
+    }
+    if (!c && (c = calloc(1, sizeof *c)) && !(c->record_id = strdup(id))) {
+        free(c);
+        c = NULL;
+    }
+    if (!c) {
+        pthread_mutex_unlock(&r->mu);
+        rec_state_free(copy);
+        return;
+    }
+    /* Extend the rendered history with the entries it lacks. */
+    int have = c->st ? c->st->s.nhistory : 0;
+    if (have > copy->s.nhistory) {
+        st_buf_reset(&c->hist);
+        have = 0;
+    }
+    int rc = ST_OK;
+    for (int i = have; i < copy->s.nhistory && !rc; i++)
+        rc = render_entry(&copy->s.history[i], i == 0, &c->hist);
+    rec_state_free(c->st);
+    c->st = copy;
+    if (rc) { /* keep the state, forget the text */
+        st_buf_reset(&c->hist);
+    }
+    c->next = r->states;
+    r->states = c;
+    r->nstates++;
+    if (rc) st_error_clear();
+    /* Bound the cache: drop the least recently stored. */
+    if (r->nstates > STATE_CACHE_MAX) {
+        rec_state_cache_t **pp = &r->states;
+        while ((*pp)->next)
+            pp = &(*pp)->next;
+        cache_entry_free(*pp);
+        *pp = NULL;
+        r->nstates--;
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* A copy of the cached state of id, or NULL. */
+static rec_state_t *cache_lookup(st_records_t *r, const char *id) {
+    rec_state_t *copy = NULL;
+    pthread_mutex_lock(&r->mu);
+    for (rec_state_cache_t *c = r->states; c; c = c->next)
+        if (!strcmp(c->record_id, id)) {
+            if (state_clone(c->st, &copy)) {
+                st_error_clear();
+                copy = NULL;
+            }
+            break;
+        }
+    pthread_mutex_unlock(&r->mu);
+    return copy;
 }
 
 static const char *jstr(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
@@ -380,10 +535,20 @@ int rec_state_load(st_records_t *r, const char *id, rec_state_t **out, bool *fre
     if (fresh_snapshot) *fresh_snapshot = false;
     int rc = st_record_id_validate(id);
     if (rc) return rc;
+    rec_state_t *st = cache_lookup(r, id);
+    if (st) {
+        int64_t at = st->log_seq;
+        if ((rc = rec_state_roll_forward(r, id, st))) {
+            rec_state_free(st);
+            return rc;
+        }
+        if (at != st->log_seq) rec_state_cache_store(r, id, st);
+        *out = st;
+        return ST_OK;
+    }
     char *mkey = rec_meta_key(r, id);
     if (!mkey) return st_error(ST_ENOMEM, "out of memory");
     st_buf_t buf = ST_BUF_INIT;
-    rec_state_t *st = NULL;
     rc = st_store_get(r->store, mkey, &buf, NULL);
     free(mkey);
     if (!rc && rec_state_from_snapshot(id, (const char *)buf.data, buf.len, &st)) {
@@ -404,6 +569,7 @@ int rec_state_load(st_records_t *r, const char *id, rec_state_t **out, bool *fre
         return st_error(ST_ENOTFOUND, "Record does not exist: %s", id);
     }
     if (fresh_snapshot) *fresh_snapshot = from_snapshot && st->log_seq == before;
+    rec_state_cache_store(r, id, st);
     *out = st;
     return ST_OK;
 }
@@ -411,7 +577,22 @@ int rec_state_load(st_records_t *r, const char *id, rec_state_t **out, bool *fre
 int rec_state_save(st_records_t *r, const char *id, const rec_state_t *st) {
     char *key = rec_meta_key(r, id);
     st_buf_t buf = ST_BUF_INIT;
-    int rc = key ? rec_state_render(st, &buf) : st_error(ST_ENOMEM, "out of memory");
+    int rc = key ? ST_OK : st_error(ST_ENOMEM, "out of memory");
+    bool done = false;
+    if (!rc) {
+        pthread_mutex_lock(&r->mu);
+        for (rec_state_cache_t *c = r->states; c && !done; c = c->next) {
+            if (strcmp(c->record_id, id)) continue;
+            int n = c->st->s.nhistory;
+            /* The cached text is of the same log, so a prefix of ours. */
+            if (n <= st->s.nhistory && c->st->log_seq <= st->log_seq && c->hist.len > 0) {
+                rc = render_with(st, &c->hist, n, &buf);
+                done = true;
+            }
+        }
+        pthread_mutex_unlock(&r->mu);
+    }
+    if (!rc && !done) rc = rec_state_render(st, &buf);
     st_put_opts_t o = {.mode = ST_PUT_PLAIN, .content_type = "application/json"};
     if (!rc) rc = st_store_put(r->store, key, buf.data, buf.len, &o, NULL);
     st_buf_free(&buf);

@@ -321,6 +321,7 @@ static int commit_event(st_records_t *r, const char *id, rec_state_t *st, rec_ev
 static void save_snapshot(st_records_t *r, const char *id, const rec_state_t *st) {
     /* metadata.json is a cache of the log: the change is already committed,
      * and the next writer or reader rolls forward past a stale snapshot. */
+    rec_state_cache_store(r, id, st);
     if (rec_state_save(r, id, st)) st_error_clear();
 }
 

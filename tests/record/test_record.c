@@ -49,6 +49,15 @@ static void fx_open(fx_t *f, bool on_disk, bool policy) {
         fail_msg("schema: %s", st_errmsg());
 }
 
+/* A new handle on the same store: what another process would see (a handle
+ * remembers the states it saw, so changes made behind its back by deleting
+ * objects, as the crash and tamper tests do, need a fresh one). */
+static void fx_reopen(fx_t *f, bool policy) {
+    st_records_close(f->r);
+    st_records_opts_t o = {.approver_not_author = policy};
+    if (st_records_open(f->store, &o, &f->r)) fail_msg("open: %s", st_errmsg());
+}
+
 static void fx_close(fx_t *f) {
     st_records_close(f->r);
     st_store_close(f->store);
@@ -447,6 +456,7 @@ static void test_crash_orphan_completed(void **st) {
     st_buf_t snap1 = ST_BUF_INIT;
     assert_int_equal(st_store_delete(f.store, "records/c/log/0000000002.json"), 0);
     assert_int_equal(st_store_delete(f.store, "records/c/metadata.json"), 0);
+    fx_reopen(&f, false);
     st_record_state_t *s = state(&f, "c");
     assert_int_equal(s->current_version, 1); /* still readable */
     st_record_state_free(s);
@@ -488,6 +498,7 @@ static void test_crash_before_snapshot(void **st) {
      * before writing theirs. Readers roll forward from it. */
     assert_int_equal(st_store_put(f.store, "records/m/metadata.json", old.data, old.len, NULL, NULL),
                      0);
+    fx_reopen(&f, false);
     st_record_state_t *s = state(&f, "m");
     assert_int_equal(s->current_version, 2);
     assert_int_equal(s->status, ST_RECORD_APPROVED);
@@ -506,6 +517,7 @@ static void test_crash_before_snapshot(void **st) {
     memcpy(p, "\"drift\"", 7);
     assert_int_equal(st_store_put(f.store, "records/m/metadata.json", ed.data, ed.len, NULL, NULL),
                      0);
+    fx_reopen(&f, false);
     s = state(&f, "m");
     assert_int_equal(s->status, ST_RECORD_APPROVED);
     st_record_state_free(s);
@@ -671,12 +683,45 @@ static void test_tamper(void **st) {
     assert_non_null(strstr((char *)rep.data, "log event 3"));
     st_buf_reset(&rep);
     /* Untouched versions still read; writers refuse a damaged log. */
+    fx_reopen(&f, false);
     assert_int_equal(first_id(&f, "t", &v1), 0);
     assert_int_equal(first_id(&f, "t", NULL), 20);
     expect_msg(update(&f, "t", 30, "alice", &v), ST_ECORRUPT, "verify");
     st_buf_free(&b);
     st_buf_free(&rep);
     fx_close(&f);
+}
+
+/* Two handles (two processes) on one store: each rolls forward past what the
+ * other committed, whatever it remembers. */
+static void test_two_handles(void **st) {
+    (void)st;
+    fx_t a, b;
+    fx_open(&a, true, false);
+    b = a;
+    assert_int_equal(st_records_open(a.store, NULL, &b.r), 0);
+    int v;
+    assert_int_equal(create(&a, "two", 0, "alice"), 0);
+    st_record_state_t *s = state(&b, "two"); /* b now remembers v1 */
+    assert_int_equal(s->current_version, 1);
+    st_record_state_free(s);
+    assert_int_equal(update(&a, "two", 10, "alice", &v), 0);
+    assert_int_equal(st_record_approve(b.r, "two", "bob", NULL), 0);
+    s = state(&a, "two");
+    assert_int_equal(s->current_version, 2);
+    assert_int_equal(s->status, ST_RECORD_APPROVED);
+    assert_int_equal(s->history[2].version, 2); /* b approved v2, not the v1 it had seen */
+    st_record_state_free(s);
+    expect_msg(st_record_approve(a.r, "two", "carol", NULL), ST_ECONFLICT, "Already approved");
+    assert_int_equal(update(&b, "two", 20, "bob", &v), 0);
+    assert_int_equal(v, 3);
+    st_buf_t rep = ST_BUF_INIT;
+    int problems;
+    assert_int_equal(st_record_verify(a.r, "two", &rep, &problems), 0);
+    assert_int_equal(problems, 0);
+    st_buf_free(&rep);
+    st_records_close(b.r);
+    fx_close(&a);
 }
 
 static void test_store_without_conditional_put(void **st) {
@@ -721,6 +766,7 @@ int main(void) {
         cmocka_unit_test(test_race_mem),
         cmocka_unit_test(test_race_file),
         cmocka_unit_test(test_tamper),
+        cmocka_unit_test(test_two_handles),
         cmocka_unit_test(test_store_without_conditional_put),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
