@@ -147,6 +147,8 @@ int st_lake_store(st_lake_t *lake, const char *name, const void *content, size_t
 
 /* The entry with its current content. ST_ENOTFOUND if absent or deleted. */
 int st_lake_retrieve(st_lake_t *lake, const char *id, st_lake_entry_t *out);
+/* The entry without content, deleted or not. */
+int st_lake_info(st_lake_t *lake, const char *id, st_lake_entry_t *out);
 /* The entry with the content of `version` (works for deleted entries too). */
 int st_lake_retrieve_version(st_lake_t *lake, const char *id, int version,
                              st_lake_entry_t *out);

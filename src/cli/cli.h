@@ -50,6 +50,8 @@ int cli_store_caps(int argc, char **argv);
 int cli_read(int argc, char **argv);
 /* strata write DATASET_URL (cli_dataset_write.c): a top-level command. */
 int cli_write(int argc, char **argv);
+/* strata lake store/get/ls/search/... (cli_lake.c). */
+int cli_lake(int argc, char **argv);
 
 /* strata repo ... (cli_repo.c): records by entity type and project. */
 int cli_repo(int argc, char **argv);

@@ -15,6 +15,7 @@ static const struct {
     {"schema", "list and show table schemas, validate CSV / JSON Lines against them", cli_schema},
     {"read", "read a dataset with filters, projection and pruning", cli_read},
     {"write", "add CSV or JSON Lines rows to a dataset, validated and partitioned", cli_write},
+    {"lake", "store, version and full-text search artifacts with metadata", cli_lake},
     {"repo", "records by entity type and project: create, approve, list, query", cli_repo},
     {"record", "versioned records: create, update, approve, reject, read, verify", cli_record},
 };

@@ -121,6 +121,10 @@ int st_lake_retrieve_version(st_lake_t *lake, const char *id, int version, st_la
     return rc;
 }
 
+int st_lake_info(st_lake_t *lake, const char *id, st_lake_entry_t *out) {
+    return lk_read_entry(lake, id, out, NULL);
+}
+
 int st_lake_retrieve(st_lake_t *lake, const char *id, st_lake_entry_t *out) {
     int rc = lk_read_entry(lake, id, out, NULL);
     if (rc) return rc;

@@ -149,7 +149,10 @@ static int run(st_lake_t *lake, const char *fts_query, const char *query,
         const char *m = sqlite3_errmsg(lake->db);
         /* FTS5 rejects what the rewrite let through (a dangling AND, NOT
          * first, unbalanced parentheses): the user's query is at fault. */
-        rc = r == SQLITE_ERROR ? st_error(ST_EVALIDATION, "lake search '%.200s': %s", query, m)
+        rc = r == SQLITE_ERROR ? st_error(ST_EVALIDATION,
+                                          "lake search '%.200s': malformed query (%s); AND, OR "
+                                          "and NOT need words on both sides, parentheses must pair",
+                                          query, m)
                                : lk_sql_error(lake, "search");
     }
     sqlite3_finalize(st);
