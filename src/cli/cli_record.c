@@ -463,7 +463,7 @@ static int cmd_verify(int argc, char **argv) {
     int rc = ctx_open(&a, &x);
     if (!rc) rc = st_record_verify(x.r, a.id, &rep, &problems);
     if (!rc) {
-        fwrite(rep.data, 1, rep.len, stdout);
+        if (rep.len) fwrite(rep.data, 1, rep.len, stdout);
         if (problems) {
             fprintf(stderr, "strata record verify: %s: %d problem%s found\n", a.id, problems,
                     problems == 1 ? "" : "s");
