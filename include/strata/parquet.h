@@ -97,6 +97,9 @@ typedef struct st_pq_write_opts {
     int64_t row_group_rows;    /* ...or at this many rows (0 = no row limit) */
     bool statistics;           /* min/max/null_count per chunk and page (true) */
     const char *created_by;    /* default "strata version X (build ...)" */
+    /* Rows per data page at most (20,000; 0 = no limit): pages small enough
+     * that readers can skip most of a row group by page statistics. */
+    int64_t page_rows;
 } st_pq_write_opts_t;
 
 void st_pq_write_opts_default(st_pq_write_opts_t *opts);
@@ -173,6 +176,13 @@ typedef struct st_pq_scan {
  * top-level columns; NULL = all). */
 int st_pq_read_row_group(st_pq_file_t *f, int rg, const int *columns, int ncolumns,
                          st_batch_t **out);
+/* Rows [row_lo, row_hi) of row group `rg`, as st_pq_read_row_group would give
+ * them: data pages holding none of those rows are neither decompressed nor
+ * decoded. */
+int st_pq_read_rows(st_pq_file_t *f, int rg, const int *columns, int ncolumns, int64_t row_lo,
+                    int64_t row_hi, st_batch_t **out);
+/* Pages (data and dictionary) decoded through this handle so far. */
+int64_t st_pq_pages_decoded(const st_pq_file_t *f);
 
 /* Decodes rows in the canonical JSON form (one object per row, see the corpus
  * README) and calls emit once per row with the line (no trailing newline).
@@ -207,6 +217,20 @@ int st_pq_select_row_groups(st_pq_file_t *f, const st_pq_pred_t *preds, int npre
  * bound), null_counts[i] the chunk's null count or -1 when unknown. */
 int st_pq_row_group_ranges(st_pq_file_t *f, int rg, const int *cols, int ncols,
                            st_batch_t **minmax, int64_t *null_counts);
+
+/* The data pages of one column chunk with the statistics of their headers,
+ * read by walking the page headers without decompressing anything. For page
+ * p: rows [first_row[p], first_row[p] + num_rows[p]) of the row group,
+ * bounds row 2p = min and 2p + 1 = max (typed as st_pq_fields maps the column;
+ * null = unknown), null_counts[p] (-1 = unknown). */
+typedef struct st_pq_page_ranges {
+    int npages;
+    int64_t *first_row, *num_rows, *null_counts;
+    st_batch_t *bounds;
+} st_pq_page_ranges_t;
+
+int st_pq_page_ranges(st_pq_file_t *f, int rg, int col, st_pq_page_ranges_t *out);
+void st_pq_page_ranges_free(st_pq_page_ranges_t *r);
 
 /* Pages of one column chunk, from the footer's encoding_stats when present
  * (exact), else estimated from the chunk's sizes and encodings. */

@@ -46,6 +46,7 @@ static const char write_usage[] =
     "  --level N              compression level (zstd 1-22, gzip 1-9, brotli 0-11)\n"
     "  --page-version 1|2     data page version (default 1)\n"
     "  --row-group-size N     rows per row group (default: close row groups at 128 MiB)\n"
+    "  --page-rows N          rows per data page at most (default 20000; 0 = no limit)\n"
     "  --no-dictionary        plain encoding only\n"
     "  --kv KEY=VALUE         add footer key-value metadata (repeatable)\n";
 
@@ -221,6 +222,7 @@ static int cmd_write(int argc, char **argv) {
                                          {"level", required_argument, 0, 'l'},
                                          {"page-version", required_argument, 0, 'p'},
                                          {"row-group-size", required_argument, 0, 'r'},
+                                         {"page-rows", required_argument, 0, 'P'},
                                          {"no-dictionary", no_argument, 0, 'D'},
                                          {"kv", required_argument, 0, 'k'},
                                          {0, 0, 0, 0}};
@@ -234,7 +236,7 @@ static int cmd_write(int argc, char **argv) {
     int c;
     const char *cmd = "parquet write";
     optind = 1;
-    while ((c = getopt_long(argc, argv, "s:i:F:c:l:p:r:Dk:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:i:F:c:l:p:r:P:Dk:", opts, NULL)) != -1) {
         switch (c) {
         case 's': schema_path = optarg; break;
         case 'i': from = optarg; break;
@@ -259,6 +261,10 @@ static int cmd_write(int argc, char **argv) {
             if (!cli_parse_count(cmd, "--row-group-size", optarg, &n) || n == 0)
                 return cli_usage_error(cmd, "--row-group-size must be a positive row count");
             wo.row_group_rows = n;
+            break;
+        case 'P':
+            if (!cli_parse_count(cmd, "--page-rows", optarg, &n)) return CLI_EXIT_USAGE;
+            wo.page_rows = n;
             break;
         case 'D': wo.dictionary = false; break;
         case 'k':

@@ -297,13 +297,6 @@ static int open_file(st_dataset_scan_t *s, const ds_file_t *df) {
     return partition_consts(s, df, &s->pconst);
 }
 
-static void count_pages(st_dataset_scan_t *s, int rg, const int *cols, int n) {
-    size_t ncols = (size_t)st_pq_num_columns(s->pf);
-    for (int i = 0; i < n; i++) {
-        const st_pq_chunk_pages_t *p = &s->pages[(size_t)rg * ncols + (size_t)cols[i]];
-        s->st.pages_read += p->dict_pages + p->data_pages;
-    }
-}
 
 /* Statistics, then dictionaries. *skip = true when the row group cannot match. */
 static int prune_row_group(st_dataset_scan_t *s, int rg, bool *skip) {
@@ -377,12 +370,64 @@ done:
     return rc;
 }
 
-/* Reads the file columns for unified fields us[0..n) of row group rg and lays
- * them out as a batch of `fields` (partition values repeated, missing columns
- * null, narrower types widened). */
-static int read_fields(st_dataset_scan_t *s, int rg, const int *us, const st_field_t *fields, int n,
-                       st_batch_t **out) {
-    int64_t rows = st_pq_row_group_num_rows(s->pf, rg);
+/* Whether page p of filter field i (bounds in pr) may hold a matching row,
+ * the other filter columns being unknown. */
+static int page_may_match(st_dataset_scan_t *s, int i, const st_pq_page_ranges_t *pr, int p, bool *may) {
+    st_batch_t *mm;
+    int64_t *nulls = malloc((size_t)s->nff * sizeof *nulls);
+    int rc = nulls ? st_batch_new(s->ffields, s->nff, &mm) : st_error(ST_ENOMEM, "out of memory");
+    if (rc) {
+        free(nulls);
+        return rc;
+    }
+    int32_t idx[2] = {2 * p, 2 * p + 1};
+    for (int j = 0; j < s->nff && !rc; j++) {
+        nulls[j] = j == i ? pr->null_counts[p] : -1;
+        rc = j == i ? ds_col_take(&mm->cols[j], &pr->bounds->cols[0], idx, 2) : ds_col_nulls(&mm->cols[j], 2);
+    }
+    if (!rc) {
+        mm->nrows = 2;
+        st_ranges_t r = {mm, nulls, pr->num_rows[p]};
+        *may = st_expr_may_match(s->expr, &r);
+    }
+    st_batch_free(mm);
+    free(nulls);
+    return rc;
+}
+
+/* Page-level pruning: the rows [*lo, *hi) of row group rg outside of which the
+ * page statistics of every filter column rule out a match (the hull of each
+ * column's surviving pages, intersected). Chunks of one page are not walked:
+ * they have nothing to skip. */
+static int page_window(st_dataset_scan_t *s, int rg, int64_t *lo, int64_t *hi) {
+    size_t ncols = (size_t)st_pq_num_columns(s->pf);
+    int rc = ST_OK;
+    for (int i = 0; i < s->nff && !rc && *lo < *hi; i++) {
+        int c = s->fcol[s->ff_uni[i]];
+        if (c < 0 || s->pages[(size_t)rg * ncols + (size_t)c].data_pages < 2) continue;
+        st_pq_page_ranges_t pr;
+        if ((rc = st_pq_page_ranges(s->pf, rg, c, &pr))) break;
+        int64_t a = INT64_MAX, b = 0;
+        for (int p = 0; p < pr.npages && !rc; p++) {
+            bool may = true;
+            if ((rc = page_may_match(s, i, &pr, p, &may)) || !may) continue;
+            if (pr.first_row[p] < a) a = pr.first_row[p];
+            if (pr.first_row[p] + pr.num_rows[p] > b) b = pr.first_row[p] + pr.num_rows[p];
+        }
+        st_pq_page_ranges_free(&pr);
+        if (a > *lo) *lo = a;
+        if (b < *hi) *hi = b;
+    }
+    if (*lo > *hi) *lo = *hi;
+    return rc;
+}
+
+/* Reads the file columns for unified fields us[0..n) of rows [lo, hi) of row
+ * group rg and lays them out as a batch of `fields` (partition values
+ * repeated, missing columns null, narrower types widened). */
+static int read_fields(st_dataset_scan_t *s, int rg, int64_t lo, int64_t hi, const int *us,
+                       const st_field_t *fields, int n, st_batch_t **out) {
+    int64_t rows = hi - lo;
     int *cols = malloc(((size_t)n + 1) * sizeof *cols);
     int *pos = malloc(((size_t)n + 1) * sizeof *pos);
     st_batch_t *raw = NULL, *b = NULL;
@@ -394,8 +439,9 @@ static int read_fields(st_dataset_scan_t *s, int rg, const int *us, const st_fie
         if (c >= 0) cols[nc++] = c;
     }
     if (!rc && nc > 0) {
-        rc = st_pq_read_row_group(s->pf, rg, cols, nc, &raw);
-        if (!rc) count_pages(s, rg, cols, nc);
+        int64_t before = st_pq_pages_decoded(s->pf);
+        rc = st_pq_read_rows(s->pf, rg, cols, nc, lo, hi, &raw);
+        s->st.pages_read += st_pq_pages_decoded(s->pf) - before;
     }
     if (!rc) rc = st_batch_new(fields, n, &b);
     int base = s->l.nfields - s->l.npart;
@@ -433,24 +479,34 @@ static int scan_row_group(st_dataset_scan_t *s, int rg, st_batch_t **out) {
     uint8_t *sel = NULL;
     int32_t *idx = NULL;
     int64_t n = rows;
+    /* Rows [lo, hi) hold every candidate; the other columns are read for
+     * [rlo, rhi), the hull of the matches. */
+    int64_t lo = 0, hi = rows, rlo = 0, rhi = want;
     int rc = ST_OK;
     if (s->expr) {
+        if ((rc = page_window(s, rg, &lo, &hi))) goto done;
+        if (lo == hi) {
+            s->st.row_groups_pruned_stats++;
+            goto done;
+        }
         /* Filter columns first. */
-        if ((rc = read_fields(s, rg, s->ff_uni, s->ffields, s->nff, &fb))) goto done;
-        s->st.rows_read += rows;
-        sel = calloc((size_t)rows + 1, 1);
-        idx = malloc(((size_t)rows + 1) * sizeof *idx);
+        if ((rc = read_fields(s, rg, lo, hi, s->ff_uni, s->ffields, s->nff, &fb))) goto done;
+        s->st.rows_read += hi - lo;
+        sel = calloc((size_t)(hi - lo) + 1, 1);
+        idx = malloc(((size_t)(hi - lo) + 1) * sizeof *idx);
         if (!sel || !idx) {
             rc = st_error(ST_ENOMEM, "out of memory");
             goto done;
         }
         if ((rc = st_expr_eval(s->expr, fb, sel))) goto done;
         n = 0;
-        for (int64_t i = 0; i < rows && n < want; i++)
+        for (int64_t i = 0; i < hi - lo && n < want; i++)
             if (sel[i]) idx[n++] = (int32_t)i;
         if (n == 0) goto done;
+        rlo = lo + idx[0];
+        rhi = lo + idx[n - 1] + 1;
     } else {
-        s->st.rows_read += rows;
+        s->st.rows_read += want;
         n = want;
     }
     /* The projected columns the filter did not already bring. */
@@ -473,17 +529,27 @@ static int scan_row_group(st_dataset_scan_t *s, int rg, st_batch_t **out) {
         ru[nr] = s->proj[i];
         rf[nr++] = s->out_fields[i];
     }
-    if (!rc && nr > 0) rc = read_fields(s, rg, ru, rf, nr, &rest);
+    if (!rc && nr > 0) rc = read_fields(s, rg, rlo, rhi, ru, rf, nr, &rest);
     if (!rc) rc = st_batch_new(s->out_fields, s->nproj, &b);
+    /* Matches relative to rlo, for the columns read from there. */
+    int32_t *ridx = NULL;
+    if (!rc && idx && rlo > lo) {
+        if (!(ridx = malloc((size_t)n * sizeof *ridx))) rc = st_error(ST_ENOMEM, "out of memory");
+        for (int64_t k = 0; !rc && k < n; k++) ridx[k] = idx[k] - (int32_t)(rlo - lo);
+    }
     for (int i = 0; i < s->nproj && !rc; i++) {
-        st_column_t *src = s->proj_ff[i] >= 0 ? &fb->cols[s->proj_ff[i]] : &rest->cols[rpos[i]];
+        bool from_filter = s->proj_ff[i] >= 0;
+        st_column_t *src = from_filter ? &fb->cols[s->proj_ff[i]] : &rest->cols[rpos[i]];
+        /* Every row of the source is wanted, in order: move it whole. */
+        bool all = from_filter ? n == hi - lo : n == rhi - rlo;
         bool dup_use = false;
         for (int j = 0; j < i; j++) dup_use |= s->proj[j] == s->proj[i];
-        if (!idx && n == rows && !dup_use && src->field.type.id == b->cols[i].field.type.id)
+        if (all && !dup_use && src->field.type.id == b->cols[i].field.type.id)
             ds_col_move(&b->cols[i], src);
         else
-            rc = ds_col_take(&b->cols[i], src, idx, n);
+            rc = ds_col_take(&b->cols[i], src, all ? NULL : from_filter || !ridx ? idx : ridx, n);
     }
+    free(ridx);
     free(ru);
     free(rf);
     free(rpos);

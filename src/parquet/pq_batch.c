@@ -459,13 +459,77 @@ static int fill_column(conv_t *k, st_column_t *col) {
     return 0;
 }
 
+/* Bytes per present value in a decoded column (BYTE_ARRAY: 0, offsets). */
+static size_t value_width(const pq_column_data_t *cd) {
+    switch (cd->physical) {
+    case PQ_BOOLEAN: return 1;
+    case PQ_INT32:
+    case PQ_FLOAT: return 4;
+    case PQ_INT64:
+    case PQ_DOUBLE: return 8;
+    case PQ_INT96: return 12;
+    case PQ_FIXED_LEN_BYTE_ARRAY: return cd->type_length > 0 ? (size_t)cd->type_length : 0;
+    default: return 0;
+    }
+}
+
+/* Cuts a decoded flat column, which covers whole pages from cd->first_row,
+ * down to rows [lo, hi): leading levels and their values are dropped,
+ * trailing ones forgotten. */
+static int trim_rows(const st_pq_file_t *f, int rg, pq_column_data_t *cd, int64_t lo, int64_t hi) {
+    int64_t skip = lo - cd->first_row, keep = hi - lo;
+    if (keep == 0) { /* no page was needed */
+        cd->num_levels = cd->num_values = 0;
+        cd->values.len = 0;
+        cd->first_row = lo;
+        return 0;
+    }
+    if (skip < 0 || keep < 0 || skip + keep > cd->num_levels)
+        return st_error(ST_ECORRUPT, "%s: row group %d column %s: pages do not cover rows %lld..%lld",
+                        fname(f), rg, pq_leaf_path(f, cd->leaf), (long long)lo, (long long)hi);
+    if (skip == 0 && keep == cd->num_levels) return 0;
+    int64_t vskip = skip, vkeep = keep;
+    if (cd->def) {
+        vskip = vkeep = 0;
+        for (int64_t i = 0; i < skip; i++) vskip += cd->def[i] == cd->max_def;
+        for (int64_t i = skip; i < skip + keep; i++) vkeep += cd->def[i] == cd->max_def;
+        memmove(cd->def, cd->def + skip, (size_t)keep * sizeof *cd->def);
+    }
+    if (vskip + vkeep > cd->num_values)
+        return st_error(ST_ECORRUPT, "%s: row group %d column %s: fewer values than levels", fname(f), rg,
+                        pq_leaf_path(f, cd->leaf));
+    if (cd->physical == PQ_BYTE_ARRAY) {
+        if (cd->offsets) memmove(cd->offsets, cd->offsets + vskip, ((size_t)vkeep + 1) * sizeof *cd->offsets);
+    } else {
+        size_t w = value_width(cd);
+        memmove(cd->values.data, cd->values.data + (size_t)vskip * w, (size_t)vkeep * w);
+        cd->values.len = (size_t)vkeep * w;
+    }
+    cd->num_levels = keep;
+    cd->num_values = vkeep;
+    cd->first_row = lo;
+    return 0;
+}
+
 int st_pq_read_row_group(st_pq_file_t *f, int rg, const int *columns, int ncolumns,
                          st_batch_t **out) {
-    *out = NULL;
     if (!f || f->num_nodes < 1) return st_error(ST_EINVAL, "st_pq_read_row_group: no file");
     if (rg < 0 || rg >= f->num_row_groups)
         return st_error(ST_EINVAL, "%s: no row group %d (file has %d)", fname(f), rg,
                         f->num_row_groups);
+    return st_pq_read_rows(f, rg, columns, ncolumns, 0, f->row_groups[rg].num_rows, out);
+}
+
+int st_pq_read_rows(st_pq_file_t *f, int rg, const int *columns, int ncolumns, int64_t row_lo,
+                    int64_t row_hi, st_batch_t **out) {
+    *out = NULL;
+    if (!f || f->num_nodes < 1) return st_error(ST_EINVAL, "st_pq_read_rows: no file");
+    if (rg < 0 || rg >= f->num_row_groups)
+        return st_error(ST_EINVAL, "%s: no row group %d (file has %d)", fname(f), rg,
+                        f->num_row_groups);
+    if (row_lo < 0 || row_hi < row_lo || row_hi > f->row_groups[rg].num_rows)
+        return st_error(ST_EINVAL, "%s: row group %d has no rows %lld..%lld (it has %lld)", fname(f), rg,
+                        (long long)row_lo, (long long)row_hi, (long long)f->row_groups[rg].num_rows);
     int ntop = f->nodes[0].num_children;
     if (!columns) ncolumns = ntop;
     if (ncolumns < 0) return st_error(ST_EINVAL, "%s: negative column count", fname(f));
@@ -477,12 +541,17 @@ int st_pq_read_row_group(st_pq_file_t *f, int rg, const int *columns, int ncolum
     if (!rc) rc = st_batch_new(fields, ncolumns, &b);
     free(fields);
     if (rc) return rc;
-    int64_t nrows = f->row_groups[rg].num_rows;
+    int64_t nrows = row_hi - row_lo;
+    bool whole = row_lo == 0 && row_hi == f->row_groups[rg].num_rows;
     for (int i = 0; i < ncolumns && !rc; i++) {
         const pq_node_t *n = &f->nodes[f->nodes[0].children[columns ? columns[i] : i]];
         pq_column_data_t cd;
         memset(&cd, 0, sizeof cd);
-        if ((rc = pq_read_column(f, rg, n->leaf, &cd))) {
+        if (n->leaf < 0) rc = st_error(ST_EUNSUPPORTED, "%s: column %s is nested", fname(f), n->name);
+        else if (whole) rc = pq_read_column(f, rg, n->leaf, &cd);
+        else if (!(rc = pq_read_column_rows(f, rg, n->leaf, row_lo, row_hi, &cd)))
+            rc = trim_rows(f, rg, &cd, row_lo, row_hi);
+        if (rc) {
             pq_column_data_free(&cd);
             break;
         }

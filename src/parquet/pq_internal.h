@@ -117,6 +117,9 @@ struct st_pq_file {
     /* Flat-schema mapping for st_pq_fields (built lazily by pq_assemble.c). */
     st_field_t *fields;
     int nfields;
+    /* Pages decompressed and decoded through this handle (data and
+     * dictionary), so scans can report what page pruning saved. */
+    int64_t pages_decoded;
 };
 
 /*
@@ -143,11 +146,29 @@ typedef struct pq_column_data {
     int64_t num_values;
     st_buf_t values;
     uint32_t *offsets;
+    int64_t first_row;   /* row of the row group that level 0 belongs to */
 } pq_column_data_t;
 
 /* Reads and decodes leaf column `leaf` of row group `rg` (pq_page.c).
  * ST_ECORRUPT with "<file>: row group R column <path>: <problem>" on bad data. */
 int pq_read_column(st_pq_file_t *f, int rg, int leaf, pq_column_data_t *out);
+/* The same for a flat leaf, decoding only the data pages that hold rows of
+ * [row_lo, row_hi): the result covers whole pages, from out->first_row. */
+int pq_read_column_rows(st_pq_file_t *f, int rg, int leaf, int64_t row_lo, int64_t row_hi,
+                        pq_column_data_t *out);
+
+/* One data page as a header walk sees it, without decompressing it. The
+ * statistics point into the header bytes and are valid during the call. */
+typedef struct pq_page_info {
+    int64_t first_row, num_rows;
+    bool has_min, has_max, has_null_count;
+    const uint8_t *min, *max; /* min_value / max_value (PLAIN-encoded) */
+    uint32_t min_len, max_len;
+    int64_t null_count;
+} pq_page_info_t;
+typedef int (*pq_page_visit_fn)(void *ctx, const pq_page_info_t *page);
+/* Walks the page headers of a flat chunk, calling visit once per data page. */
+int pq_walk_pages(st_pq_file_t *f, int rg, int leaf, pq_page_visit_fn visit, void *ctx);
 void pq_column_data_free(pq_column_data_t *c);
 
 /* Dotted path of a leaf ("a.list.element"), for messages; static per-thread buffer. */

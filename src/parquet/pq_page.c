@@ -48,6 +48,7 @@ typedef struct page_header {
     int32_t num_nulls, num_rows;
     int32_t def_len, rep_len;
     bool is_compressed;
+    pq_page_info_t stats; /* of a data page; rows are filled in by the walk */
 } page_header_t;
 
 #define TRY(x)                                                                                     \
@@ -55,6 +56,32 @@ typedef struct page_header {
         int rc_ = (x);                                                                             \
         if (rc_) return rc_;                                                                       \
     } while (0)
+
+/* Only min_value / max_value: the deprecated min / max of old writers may
+ * use another sort order, and a page bound that is wrong would drop rows. */
+static int read_page_stats(th_reader_t *r, int type, pq_page_info_t *st) {
+    if (type != TH_STRUCT) return th_skip(r, type);
+    th_struct_t s;
+    TRY(th_struct_begin(r, &s));
+    int rc = 0;
+    for (;;) {
+        int16_t id;
+        int t;
+        if ((rc = th_field(r, &s, &id, &t)) || t == TH_STOP) break;
+        if (id == 3 && t == TH_I64) {
+            if (!(rc = th_read_i64(r, t, &st->null_count))) st->has_null_count = st->null_count >= 0;
+        } else if (id == 5 && t == TH_BINARY) {
+            if (!(rc = th_read_binary(r, t, &st->max, &st->max_len))) st->has_max = true;
+        } else if (id == 6 && t == TH_BINARY) {
+            if (!(rc = th_read_binary(r, t, &st->min, &st->min_len))) st->has_min = true;
+        } else {
+            rc = th_skip(r, t);
+        }
+        if (rc) break;
+    }
+    th_struct_end(r);
+    return rc;
+}
 
 static int read_sub_header(th_reader_t *r, int type, page_header_t *h, int kind) {
     if (type != TH_STRUCT) return st_error(ST_ECORRUPT, "page header member is not a struct");
@@ -67,7 +94,9 @@ static int read_sub_header(th_reader_t *r, int type, page_header_t *h, int kind)
         int32_t v;
         bool b;
         if ((rc = th_field(r, &s, &id, &t)) || t == TH_STOP) break;
-        if (kind == PAGE_DATA_V2 && id == 7) {
+        if ((kind == PAGE_DATA && id == 5) || (kind == PAGE_DATA_V2 && id == 8)) {
+            rc = read_page_stats(r, t, &h->stats);
+        } else if (kind == PAGE_DATA_V2 && id == 7) {
             if (!(rc = th_read_bool(r, t, &b))) h->is_compressed = b;
         } else if (t == TH_I32 || t == TH_I16 || t == TH_BYTE) {
             if ((rc = th_read_i32(r, t, &v))) break;
@@ -150,6 +179,12 @@ typedef struct chunk_reader {
     int16_t *def, *rep;
     size_t lev_cap;
     int64_t num_levels;
+    /* Flat columns: data pages wholly outside [row_lo, row_hi) are skipped
+     * undecoded; rows_pos counts the rows of the pages walked so far, and
+     * first_row is where the first decoded page starts. */
+    int64_t row_lo, row_hi, rows_pos, first_row;
+    pq_page_visit_fn visit; /* set: walk the headers only */
+    void *visit_ctx;
 } chunk_reader_t;
 
 /* Size the compressed bytes really expand to, found by decompressing into a
@@ -369,7 +404,7 @@ static int data_page(chunk_reader_t *c, const page_header_t *h, const uint8_t *s
     if (v2 ? !h->has_v2 : !h->has_data) return st_error(ST_ECORRUPT, "data page without its header");
     if (h->num_values < 0) return st_error(ST_ECORRUPT, "data page with a negative value count");
     size_t n = (size_t)h->num_values;
-    if (c->m->num_values - c->num_levels < (int64_t)n)
+    if (c->m->num_values - c->rows_pos < (int64_t)n)
         return st_error(ST_ECORRUPT, "pages hold more values than the column chunk's %lld",
                         (long long)c->m->num_values);
     TRY(grow_levels(c, (int64_t)n));
@@ -470,9 +505,9 @@ static int read_chunk(chunk_reader_t *c) {
 
     uint64_t pos = 0;
     int page = 0;
-    while (c->num_levels < m->num_values) {
+    while (c->rows_pos < m->num_values) {
         if (pos >= len)
-            return st_error(ST_ECORRUPT, "column chunk ends after %lld of %lld values", (long long)c->num_levels,
+            return st_error(ST_ECORRUPT, "column chunk ends after %lld of %lld values", (long long)c->rows_pos,
                             (long long)m->num_values);
         /* Most headers are small; a header with large statistics gets the
          * rest of the chunk on a second try. */
@@ -493,25 +528,46 @@ static int read_chunk(chunk_reader_t *c) {
         pos += (uint64_t)(r.p - hp);
         if ((uint64_t)h.compressed > len - pos)
             return st_error(ST_ECORRUPT, "page %d runs past the end of the column chunk", page);
-        const uint8_t *src;
-        TRY(window(c, pos, (uint64_t)h.compressed, &src));
-        switch (h.type) {
-        case PAGE_DICTIONARY:
-            if (!h.has_dict) return st_error(ST_ECORRUPT, "page %d: dictionary page without its header", page);
-            rc = dictionary_page(c, &h, src);
-            break;
-        case PAGE_DATA:
-        case PAGE_DATA_V2: rc = data_page(c, &h, src); break;
-        default: break; /* index pages and unknown kinds carry nothing we need */
+        bool is_data = h.type == PAGE_DATA || h.type == PAGE_DATA_V2;
+        int64_t rows = h.num_values;
+        if (is_data && rows < 0) return st_error(ST_ECORRUPT, "page %d: data page with a negative value count", page);
+        if (is_data && rows > m->num_values - c->rows_pos)
+            return st_error(ST_ECORRUPT, "page %d: pages hold more values than the column chunk's %lld", page,
+                            (long long)m->num_values);
+        if (is_data && c->visit) {
+            h.stats.first_row = c->rows_pos;
+            h.stats.num_rows = rows;
+            if ((rc = c->visit(c->visit_ctx, &h.stats))) return rc;
+        } else if (is_data && c->rows_pos >= c->row_hi) {
+            break; /* past the window: the rest of the chunk is not needed */
+        } else if (!(is_data && c->rows_pos + rows <= c->row_lo) && (is_data || !c->visit)) {
+            const uint8_t *src;
+            TRY(window(c, pos, (uint64_t)h.compressed, &src));
+            switch (h.type) {
+            case PAGE_DICTIONARY:
+                if (!h.has_dict) return st_error(ST_ECORRUPT, "page %d: dictionary page without its header", page);
+                rc = dictionary_page(c, &h, src);
+                f->pages_decoded++;
+                break;
+            case PAGE_DATA:
+            case PAGE_DATA_V2:
+                if (c->first_row < 0) c->first_row = c->rows_pos;
+                rc = data_page(c, &h, src);
+                f->pages_decoded++;
+                break;
+            default: break; /* index pages and unknown kinds carry nothing we need */
+            }
+            if (rc) return st_error_prefix(rc, "page %d", page);
         }
-        if (rc) return st_error_prefix(rc, "page %d", page);
+        if (is_data) c->rows_pos += rows;
         pos += (uint64_t)h.compressed;
         page++;
     }
     return ST_OK;
 }
 
-int pq_read_column(st_pq_file_t *f, int rg, int leaf, pq_column_data_t *out) {
+static int read_column(st_pq_file_t *f, int rg, int leaf, int64_t row_lo, int64_t row_hi,
+                       pq_page_visit_fn visit, void *visit_ctx, pq_column_data_t *out) {
     memset(out, 0, sizeof *out);
     if (rg < 0 || rg >= f->num_row_groups || leaf < 0 || leaf >= f->num_leaves)
         return st_error(ST_EINVAL, "%s: no row group %d / column %d", f->src.name, rg, leaf);
@@ -520,6 +576,14 @@ int pq_read_column(st_pq_file_t *f, int rg, int leaf, pq_column_data_t *out) {
     c.f = f;
     c.node = &f->nodes[f->leaf_nodes[leaf]];
     c.m = &f->row_groups[rg].chunks[leaf];
+    c.row_lo = row_lo;
+    c.row_hi = row_hi;
+    c.first_row = -1;
+    c.visit = visit;
+    c.visit_ctx = visit_ctx;
+    if ((row_lo > 0 || row_hi < INT64_MAX || visit) && c.node->max_rep > 0)
+        return st_error(ST_EINVAL, "%s: column %s: row windows need a flat column", f->src.name,
+                        pq_leaf_path(f, leaf));
     int rc;
     c.codec = pq_codec_find(c.m->codec);
     if (!c.codec) {
@@ -536,7 +600,7 @@ int pq_read_column(st_pq_file_t *f, int rg, int leaf, pq_column_data_t *out) {
     if ((rc = pq_out_init(&c.dict, c.node->physical, c.node->type_length, PQ_DECODE_LIMIT))) goto done;
     /* Size the outputs once from the footer when its claim is plausible for
      * the chunk's size, instead of growing them page by page. */
-    {
+    if (!visit && row_lo <= 0 && row_hi >= c.m->num_values) {
         uint64_t nv = (uint64_t)c.m->num_values;
         uint64_t plausible = 16 * (uint64_t)(c.m->total_uncompressed_size > 0 ? c.m->total_uncompressed_size : 0) +
                              ((uint64_t)1 << 20);
@@ -578,7 +642,24 @@ done:
     out->num_values = c.vals.count;
     out->values = c.vals.data;
     out->offsets = c.vals.offsets;
+    out->first_row = c.first_row < 0 ? 0 : c.first_row;
     return ST_OK;
+}
+
+int pq_read_column(st_pq_file_t *f, int rg, int leaf, pq_column_data_t *out) {
+    return read_column(f, rg, leaf, 0, INT64_MAX, NULL, NULL, out);
+}
+
+int pq_read_column_rows(st_pq_file_t *f, int rg, int leaf, int64_t row_lo, int64_t row_hi,
+                        pq_column_data_t *out) {
+    return read_column(f, rg, leaf, row_lo, row_hi, NULL, NULL, out);
+}
+
+int pq_walk_pages(st_pq_file_t *f, int rg, int leaf, pq_page_visit_fn visit, void *ctx) {
+    pq_column_data_t cd;
+    int rc = read_column(f, rg, leaf, 0, INT64_MAX, visit, ctx, &cd);
+    pq_column_data_free(&cd);
+    return rc;
 }
 
 void pq_column_data_free(pq_column_data_t *c) {

@@ -132,6 +132,7 @@ void st_pq_write_opts_default(st_pq_write_opts_t *o) {
     o->row_group_rows = 0;
     o->statistics = true;
     o->created_by = NULL;
+    o->page_rows = 20000;
 }
 
 /* ---- type mapping ---- */
@@ -719,6 +720,10 @@ static int64_t rows_fitting(const st_pq_writer_t *w, const colw_t *c, const st_c
         n = (int64_t)(room / (size_t)c->phys_width);
     }
     if (n < 1) n = 1;
+    if (w->opts.page_rows > 0) {
+        int64_t left = w->opts.page_rows - c->pg_rows;
+        if (n > left) n = left > 1 ? left : 1;
+    }
     return n < max ? n : max;
 }
 
@@ -871,6 +876,10 @@ static int col_append(st_pq_writer_t *w, colw_t *c, const st_column_t *col, int6
     int rc;
     while (r0 < r1) {
         int64_t n = rows_fitting(w, c, col, r0, r1), done;
+        /* Until the early test has run, feed the dictionary in steps of that
+         * size, so a column of unique values falls back after DICT_EARLY_CHECK
+         * entries, not after a whole batch has gone into the dictionary. */
+        if (c->dict_on && !c->dict_checked && n > DICT_EARLY_CHECK) n = DICT_EARLY_CHECK;
         if ((rc = append_segment(w, c, col, r0, n, &done))) return rc;
         r0 += done;
         if (done < n) {
@@ -880,7 +889,8 @@ static int col_append(st_pq_writer_t *w, colw_t *c, const st_column_t *col, int6
             c->dict_checked = true;
             if (!dict_worth_it(c) && (rc = dict_fall_back(w, c))) return rc;
         }
-        if (page_estimate(c) >= w->opts.page_bytes) {
+        if (page_estimate(c) >= w->opts.page_bytes ||
+            (w->opts.page_rows > 0 && c->pg_rows >= w->opts.page_rows)) {
             bool was_dict = c->dict_on;
             if ((rc = flush_page(w, c))) return rc;
             if (was_dict && !dict_worth_it(c)) {
@@ -1163,6 +1173,8 @@ static int check_opts(const st_pq_write_opts_t *o, const char *name, const pq_co
         return st_error(ST_EINVAL, "%s: row group size must be positive", name);
     if (o->row_group_rows < 0)
         return st_error(ST_EINVAL, "%s: row group row limit must not be negative", name);
+    if (o->page_rows < 0)
+        return st_error(ST_EINVAL, "%s: page row limit must not be negative", name);
     return ST_OK;
 }
 

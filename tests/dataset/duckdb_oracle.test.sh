@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # DuckDB as the oracle for dataset filters: a generated Hive-partitioned dataset
-# (project x status, several files per partition, row groups of 50 rows, nulls,
+# (project x status, several files per partition, row groups of 50 rows in pages
+# of 7 so that page statistics prune too, nulls,
 # strings, decimals, timestamps, some files without a column) written with
 # strata; for a few hundred seeded random predicates, `strata read --where P`
 # must return exactly DuckDB's rows for the same predicate over the same files,
@@ -48,7 +49,7 @@ while IFS= read -r csv; do
     # A space in a partition value is escaped as Hive does.
     pdir="project=${project// /%20}/status=$status"
     mkdir -p "$work/ds/$pdir"
-    "$strata" parquet write --schema "$schema" --from "$csv" --row-group-size 50 \
+    "$strata" parquet write --schema "$schema" --from "$csv" --row-group-size 50 --page-rows 7 \
         "$work/ds/$pdir/part-$base.parquet" >/dev/null 2>"$work/write.err" || { cat "$work/write.err" >&2; exit 1; }
     files=$((files + 1))
 done < <(find "$work/csv" -name '*.csv' | sort)
