@@ -103,6 +103,11 @@ typedef struct st_put_opts {
     const char *content_type;   /* default application/octet-stream */
     const st_meta_pair_t *meta; /* user metadata to store */
     int nmeta;
+    /* The object is a cache that can be rebuilt (a snapshot derived from a
+     * log): file:// skips the fsyncs, so a crash may lose the new version
+     * (the old one or the new one stays whole: the publish is still atomic).
+     * Other stores ignore it. */
+    bool no_sync;
 } st_put_opts_t;
 
 /* Whole object, appended to out. info (optional) receives size, ETag, ... */

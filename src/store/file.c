@@ -361,6 +361,7 @@ typedef struct fwriter {
     char *if_match;
     fs_rec_t rec;    /* content type and metadata of the new object */
     bool xattr_done; /* rec is set on the temporary file */
+    bool no_sync;    /* st_put_opts_t.no_sync */
 } fwriter_t;
 
 static void writer_free(fwriter_t *w) {
@@ -464,7 +465,7 @@ static int publish(fwriter_t *w, const struct stat *nsb) {
         }
         fs_recs_free(old, nold);
         rc = fs_side_write(w->p.dir, w->p.name, recs, nrec);
-        if (!rc) rc = sync_dir(w->p.dir);
+        if (!rc && !w->no_sync) rc = sync_dir(w->p.dir);
         w->rec = recs[0];
         memset(&recs[0], 0, sizeof recs[0]);
         fs_recs_free(recs + 1, nrec - 1);
@@ -520,7 +521,7 @@ static int writer_commit(void *wp, st_object_info_t *info) {
             w->fs->use_xattr = false;
         w->xattr_done = x == 0;
     }
-    if (!rc && fsync(w->fd) != 0) rc = fs_errno(w->fs, w->key, errno, "fsync");
+    if (!rc && !w->no_sync && fsync(w->fd) != 0) rc = fs_errno(w->fs, w->key, errno, "fsync");
     if (!rc && fstat(w->fd, &nsb) != 0) rc = fs_errno(w->fs, w->key, errno, "stat");
     if (!rc && w->xattr_done && !fs_rec_matches(&w->rec, &nsb))
         rc = st_error(ST_EIO, "%s: file changed while being committed", w->key);
@@ -529,7 +530,7 @@ static int writer_commit(void *wp, st_object_info_t *info) {
     int dfd = -1;
     if (!rc) rc = lock_dir(w->fs, w->key, w->p.dir, &dfd);
     if (!rc) rc = publish(w, &nsb);
-    if (!rc) rc = fs_sync_dir_fd(dfd, w->p.dir);
+    if (!rc && !w->no_sync) rc = fs_sync_dir_fd(dfd, w->p.dir);
     unlock_dir(dfd);
     if (!rc && info) {
         info->size = (uint64_t)nsb.st_size;
@@ -586,6 +587,7 @@ static int fs_writer_open(void *state, const char *key, const st_put_opts_t *opt
     w->fd = -1;
     w->fs = fs;
     w->mode = opts->mode;
+    w->no_sync = opts->no_sync;
     int rc = fs_paths(fs, key, &w->p);
     if (rc) {
         free(w);

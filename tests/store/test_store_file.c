@@ -131,6 +131,33 @@ static void test_layout(void **state) {
     assert_int_equal(access(g_root, F_OK), 0); /* never the root itself */
 }
 
+/* A cache put (no_sync) is still an atomic, conditional, recorded put; only
+ * its durability differs, which a test cannot observe without a crash. */
+static void test_no_sync(void **state) {
+    (void)state;
+    st_meta_pair_t meta[] = {{"kind", "snapshot"}};
+    st_put_opts_t o = {.content_type = "application/json", .meta = meta, .nmeta = 1, .no_sync = true};
+    assert_int_equal(st_store_put(g_s, "ns/m.json", "{\"v\":1}", 7, &o, NULL), ST_OK);
+    assert_int_equal(st_store_put(g_s, "ns/m.json", "{\"v\":22}", 8, &o, NULL), ST_OK);
+    st_buf_t b = ST_BUF_INIT;
+    st_object_info_t h;
+    assert_int_equal(st_store_get(g_s, "ns/m.json", &b, &h), ST_OK);
+    assert_int_equal(b.len, 8);
+    assert_memory_equal(b.data, "{\"v\":22}", 8);
+    assert_string_equal(h.content_type, "application/json");
+    assert_int_equal(h.nmeta, 1);
+    assert_string_equal(h.meta[0].value, "snapshot");
+    char want[65];
+    st_sha256_hex("{\"v\":22}", 8, want);
+    assert_string_equal(h.etag, want);
+    st_object_info_free(&h);
+    st_buf_free(&b);
+    st_put_opts_t ia = {.mode = ST_PUT_IF_ABSENT, .no_sync = true};
+    assert_int_equal(st_store_put(g_s, "ns/m.json", "x", 1, &ia, NULL), ST_ECONFLICT);
+    assert_int_equal(count_listed("ns/"), 1);
+    assert_int_equal(st_store_delete(g_s, "ns/m.json"), ST_OK);
+}
+
 static void test_foreign_files(void **state) {
     (void)state;
     assert_int_equal(mkdir(P("for"), 0777), 0);
@@ -385,6 +412,7 @@ static void test_concurrent_replace(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout),
+        cmocka_unit_test(test_no_sync),
         cmocka_unit_test(test_foreign_files),
         cmocka_unit_test(test_crash_between_record_and_rename),
         cmocka_unit_test(test_crash_before_record),
