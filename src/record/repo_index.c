@@ -43,7 +43,7 @@ int repo_marker_key(const char *dir, const st_repo_entry_t *e, st_buf_t *out) {
 }
 
 static int put_empty(st_repo_t *r, const char *key, st_put_mode_t mode) {
-    st_put_opts_t po = {mode, NULL, "application/octet-stream", NULL, 0};
+    st_put_opts_t po = {.mode = mode, .content_type = "application/octet-stream"};
     return st_store_put(r->store, key, "", 0, &po, NULL);
 }
 
@@ -423,7 +423,7 @@ static int write_snapshot(st_repo_t *r, const char *dir, const idx_t *x, bool us
     if (!rc) rc = st_buf_printf(&key, "%ssnapshot", dir);
     if (!rc) rc = st_buf_append_byte(&key, 0);
     if (!rc) {
-        st_put_opts_t po = {ST_PUT_PLAIN, NULL, "text/plain", NULL, 0};
+        st_put_opts_t po = {.mode = ST_PUT_PLAIN, .content_type = "text/plain"};
         if (use_match) {
             po.mode = x->has_snapshot ? ST_PUT_IF_MATCH : ST_PUT_IF_ABSENT;
             po.if_match = x->has_snapshot ? x->etag : NULL;

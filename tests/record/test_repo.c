@@ -171,7 +171,7 @@ static void test_crash_between_commit_and_marker(void **state) {
     assert_int_equal(st_repo_records(f->repo, "borelog", "P1", &rec), 0);
     /* The killed writer: pending marker, then the commit, then nothing. */
     assert_int_equal(st_store_put(f->store, "repo/index/borelog/P1/m/a~p0000000000000001-deadbeef", "", 0,
-                                  &(st_put_opts_t){ST_PUT_IF_ABSENT, NULL, NULL, NULL, 0}, NULL),
+                                  &(st_put_opts_t){.mode = ST_PUT_IF_ABSENT}, NULL),
                      0);
     assert_int_equal(st_record_update(rec, "a", b, "bob", NULL, NULL), 0);
     assert_int_equal(st_record_approve(rec, "a", "carol", NULL), 0);
@@ -216,7 +216,7 @@ static void test_crash_between_commit_and_marker(void **state) {
 /* Markers in any order and leftovers: the highest log position wins. */
 static void test_markers_highest_seq_wins(void **state) {
     fx_t *f = *state;
-    st_put_opts_t po = {ST_PUT_IF_ABSENT, NULL, NULL, NULL, 0};
+    st_put_opts_t po = {.mode = ST_PUT_IF_ABSENT};
     assert_int_equal(st_store_put(f->store, "repo/index/borelog/P9/m/x~s0000000003~approved~2~2~100", "", 0, &po, NULL), 0);
     assert_int_equal(st_store_put(f->store, "repo/index/borelog/P9/m/x~s0000000002~draft~2~0~90", "", 0, &po, NULL), 0);
     assert_int_equal(st_store_put(f->store, "repo/index/borelog/P9/m/x.y~s0000000001~draft~1~0~80", "", 0, &po, NULL), 0);
