@@ -593,7 +593,9 @@ int rec_state_save(st_records_t *r, const char *id, const rec_state_t *st) {
         pthread_mutex_unlock(&r->mu);
     }
     if (!rc && !done) rc = rec_state_render(st, &buf);
-    st_put_opts_t o = {.mode = ST_PUT_PLAIN, .content_type = "application/json"};
+    /* A snapshot readers rebuild from the log: a crash may lose it, so it
+     * need not be durable (the log entry already is). */
+    st_put_opts_t o = {.mode = ST_PUT_PLAIN, .content_type = "application/json", .no_sync = true};
     if (!rc) rc = st_store_put(r->store, key, buf.data, buf.len, &o, NULL);
     st_buf_free(&buf);
     free(key);
