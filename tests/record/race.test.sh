@@ -132,12 +132,10 @@ sys.exit(1 if errs else 0)
 EOF
   expect_exit 0 "$label: strata repo verify $id" "$STRATA" repo verify borelog race "$id" --store "$store"
   if [ "$has_record_verify" = 1 ]; then
-    local rroot
-    case $store in
-    s3://*) rroot="${store%%\?*}/records/borelog/race?${store#*\?}" ;;
-    *) rroot="$store/records/borelog/race" ;;
-    esac
-    expect_exit 0 "$label: strata record verify $id" "$STRATA" record verify "$id" --store "$rroot"
+    expect_exit 0 "$label: strata record verify $id" "$STRATA" record verify "$id" --store "$store" \
+      --root records/borelog/race
+  else
+    bad "$label: strata record verify is missing from the CLI"
   fi
 }
 
