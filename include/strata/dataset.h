@@ -186,6 +186,9 @@ typedef struct st_scan_opts {
     int ncolumns;
     const char *filter;         /* expression text or NULL */
     int64_t limit;              /* < 0: no limit */
+    /* Columns of a row group decoded at once, each on its own thread: 0 = one
+     * per online CPU (the default), 1 = only the calling thread. */
+    int threads;
 } st_scan_opts_t;
 
 /* What a scan touched and skipped (for --explain and tests). */

@@ -181,6 +181,11 @@ int st_pq_read_row_group(st_pq_file_t *f, int rg, const int *columns, int ncolum
  * decoded. */
 int st_pq_read_rows(st_pq_file_t *f, int rg, const int *columns, int ncolumns, int64_t row_lo,
                     int64_t row_hi, st_batch_t **out);
+/* Columns that st_pq_read_rows / st_pq_read_row_group decode at once, each on
+ * its own thread (default 1; 0 = one per online CPU; at most
+ * ST_PQ_MAX_THREADS). Reads of the source are serialised meanwhile. */
+#define ST_PQ_MAX_THREADS 16
+int st_pq_set_threads(st_pq_file_t *f, int threads);
 /* Pages (data and dictionary) decoded through this handle so far. */
 int64_t st_pq_pages_decoded(const st_pq_file_t *f);
 

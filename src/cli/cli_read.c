@@ -155,7 +155,7 @@ int cli_read(int argc, char **argv) {
     FILE *fp = stdout;
     st_buf_t line = ST_BUF_INIT;
     if (!rc) {
-        st_scan_opts_t o = {(const char *const *)cols, ncols, where, limit};
+        st_scan_opts_t o = {.columns = (const char *const *)cols, .ncolumns = ncols, .filter = where, .limit = limit};
         rc = st_dataset_scan_open(s, key ? key : "", &o, &scan);
     }
     int nf = 0;

@@ -23,6 +23,7 @@ struct st_dataset_scan {
     int nff;
     int *proj_ff;            /* output column -> filter field or -1 */
     int64_t limit, emitted;
+    int threads;             /* st_scan_opts_t.threads */
     st_scan_stats_t st;
     /* Partition values of the current file as 1-row columns per partition. */
     st_batch_t *pconst;
@@ -203,6 +204,11 @@ int st_dataset_scan_open(st_store_t *store, const char *path, const st_scan_opts
     st_dataset_scan_t *s = calloc(1, sizeof *s);
     if (!s) return st_error(ST_ENOMEM, "out of memory");
     s->limit = opts ? opts->limit : -1;
+    s->threads = opts ? opts->threads : 0;
+    if (s->threads < 0) {
+        free(s);
+        return st_error(ST_EINVAL, "scan: negative thread count %d", opts->threads);
+    }
     int rc = ds_layout_load(store, path, &s->l);
     if (rc) {
         free(s);
@@ -254,6 +260,7 @@ static int open_file(st_dataset_scan_t *s, const ds_file_t *df) {
     int rc = ds_source_open(s->l.store, df->key, df->size, &s->st.bytes_read, &src);
     if (rc) return rc;
     if ((rc = st_pq_open(&src, &s->pf))) return rc;
+    if ((rc = st_pq_set_threads(s->pf, s->threads))) return rc;
     const st_field_t *fs;
     int n;
     if ((rc = st_pq_fields(s->pf, &fs, &n))) return rc;

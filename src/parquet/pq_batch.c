@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *fname(const st_pq_file_t *f) { return f->src.name ? f->src.name : "parquet"; }
 
@@ -511,6 +512,96 @@ static int trim_rows(const st_pq_file_t *f, int rg, pq_column_data_t *cd, int64_
     return 0;
 }
 
+/* One st_pq_read_rows call: columns are independent, so each can decode on
+ * its own thread into its own column of the batch. */
+typedef struct read_job {
+    st_pq_file_t *f;
+    int rg;
+    const int *columns;
+    int ncolumns;
+    int64_t row_lo, row_hi;
+    st_batch_t *b;
+    int next;    /* next column to take (atomic) */
+    int *status; /* per column, parallel reads only */
+    char **msg;
+} read_job_t;
+
+/* Below this many rows a row group decodes faster than threads start. */
+#define PARALLEL_MIN_ROWS 16384
+
+static int read_one(read_job_t *j, int i) {
+    st_pq_file_t *f = j->f;
+    const pq_node_t *n = &f->nodes[f->nodes[0].children[j->columns ? j->columns[i] : i]];
+    pq_column_data_t cd;
+    memset(&cd, 0, sizeof cd);
+    int rc;
+    if (n->leaf < 0) rc = st_error(ST_EUNSUPPORTED, "%s: column %s is nested", fname(f), n->name);
+    else if (j->row_lo == 0 && j->row_hi == f->row_groups[j->rg].num_rows) rc = pq_read_column(f, j->rg, n->leaf, &cd);
+    else if (!(rc = pq_read_column_rows(f, j->rg, n->leaf, j->row_lo, j->row_hi, &cd)))
+        rc = trim_rows(f, j->rg, &cd, j->row_lo, j->row_hi);
+    if (!rc) {
+        pq_vfmt_t v;
+        pq_vfmt_for_node(n, &v);
+        int16_t md = n->repetition == PQ_OPTIONAL ? 1 : 0;
+        conv_t k = {f, j->rg, n->leaf, &cd, &v, j->row_hi - j->row_lo, 0, md > 0 ? cd.def : NULL, md};
+        if (cd.max_def != md || cd.max_rep != 0 || (md > 0 && !cd.def && cd.num_levels > 0))
+            rc = conv_error(&k, ST_ECORRUPT, "levels do not match the schema", 0);
+        else
+            rc = fill_column(&k, &j->b->cols[i]);
+    }
+    pq_column_data_free(&cd);
+    return rc;
+}
+
+static void *read_worker(void *arg) {
+    read_job_t *j = arg;
+    for (;;) {
+        int i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+        if (i >= j->ncolumns) break;
+        int rc = read_one(j, i);
+        if (rc) {
+            j->status[i] = rc;
+            j->msg[i] = strdup(st_errmsg()); /* the message slot is per thread */
+        }
+    }
+    return NULL;
+}
+
+static int read_parallel(read_job_t *j, int threads) {
+    pthread_t tid[ST_PQ_MAX_THREADS];
+    j->status = calloc((size_t)j->ncolumns, sizeof *j->status);
+    j->msg = calloc((size_t)j->ncolumns, sizeof *j->msg);
+    int rc = j->status && j->msg ? ST_OK : st_error(ST_ENOMEM, "out of memory");
+    int started = 0;
+    if (!rc) {
+        __atomic_store_n(&j->f->parallel, true, __ATOMIC_RELEASE);
+        /* A thread that cannot start leaves its share to the others. */
+        while (started < threads - 1 && started < ST_PQ_MAX_THREADS &&
+               pthread_create(&tid[started], NULL, read_worker, j) == 0)
+            started++;
+        read_worker(j);
+        for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
+        __atomic_store_n(&j->f->parallel, false, __ATOMIC_RELEASE);
+        for (int i = 0; i < j->ncolumns && !rc; i++)
+            if (j->status[i]) rc = st_error(j->status[i], "%s", j->msg[i] ? j->msg[i] : "column read failed");
+    }
+    for (int i = 0; j->msg && i < j->ncolumns; i++) free(j->msg[i]);
+    free(j->msg);
+    free(j->status);
+    return rc;
+}
+
+int st_pq_set_threads(st_pq_file_t *f, int threads) {
+    if (!f) return st_error(ST_EINVAL, "st_pq_set_threads: no file");
+    if (threads < 0) return st_error(ST_EINVAL, "%s: negative thread count %d", fname(f), threads);
+    if (threads == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cpus > 0 ? (int)cpus : 1;
+    }
+    f->threads = threads < ST_PQ_MAX_THREADS ? threads : ST_PQ_MAX_THREADS;
+    return ST_OK;
+}
+
 int st_pq_read_row_group(st_pq_file_t *f, int rg, const int *columns, int ncolumns,
                          st_batch_t **out) {
     if (!f || f->num_nodes < 1) return st_error(ST_EINVAL, "st_pq_read_row_group: no file");
@@ -541,35 +632,16 @@ int st_pq_read_rows(st_pq_file_t *f, int rg, const int *columns, int ncolumns, i
     if (!rc) rc = st_batch_new(fields, ncolumns, &b);
     free(fields);
     if (rc) return rc;
-    int64_t nrows = row_hi - row_lo;
-    bool whole = row_lo == 0 && row_hi == f->row_groups[rg].num_rows;
-    for (int i = 0; i < ncolumns && !rc; i++) {
-        const pq_node_t *n = &f->nodes[f->nodes[0].children[columns ? columns[i] : i]];
-        pq_column_data_t cd;
-        memset(&cd, 0, sizeof cd);
-        if (n->leaf < 0) rc = st_error(ST_EUNSUPPORTED, "%s: column %s is nested", fname(f), n->name);
-        else if (whole) rc = pq_read_column(f, rg, n->leaf, &cd);
-        else if (!(rc = pq_read_column_rows(f, rg, n->leaf, row_lo, row_hi, &cd)))
-            rc = trim_rows(f, rg, &cd, row_lo, row_hi);
-        if (rc) {
-            pq_column_data_free(&cd);
-            break;
-        }
-        pq_vfmt_t v;
-        pq_vfmt_for_node(n, &v);
-        int16_t md = n->repetition == PQ_OPTIONAL ? 1 : 0;
-        conv_t k = {f, rg, n->leaf, &cd, &v, nrows, 0, md > 0 ? cd.def : NULL, md};
-        if (cd.max_def != md || cd.max_rep != 0 || (md > 0 && !cd.def && cd.num_levels > 0))
-            rc = conv_error(&k, ST_ECORRUPT, "levels do not match the schema", 0);
-        else
-            rc = fill_column(&k, &b->cols[i]);
-        pq_column_data_free(&cd);
-    }
+    read_job_t job = {f, rg, columns, ncolumns, row_lo, row_hi, b, 0, NULL, NULL};
+    int threads = f->threads < ncolumns ? f->threads : ncolumns;
+    if (threads > 1 && row_hi - row_lo >= PARALLEL_MIN_ROWS) rc = read_parallel(&job, threads);
+    else
+        for (int i = 0; i < ncolumns && !rc; i++) rc = read_one(&job, i);
     if (rc) {
         st_batch_free(b);
         return rc;
     }
-    b->nrows = nrows;
+    b->nrows = row_hi - row_lo;
     *out = b;
     return 0;
 }

@@ -7,6 +7,8 @@
 #ifndef STRATA_PQ_INTERNAL_H
 #define STRATA_PQ_INTERNAL_H
 
+#include <pthread.h>
+
 #include "strata/parquet.h"
 
 /* parquet.thrift enums (values as in the spec). */
@@ -118,9 +120,16 @@ struct st_pq_file {
     st_field_t *fields;
     int nfields;
     /* Pages decompressed and decoded through this handle (data and
-     * dictionary), so scans can report what page pruning saved. */
+     * dictionary), so scans can report what page pruning saved. Updated
+     * atomically: columns may decode on several threads. */
     int64_t pages_decoded;
+    int threads;           /* st_pq_set_threads: columns decoded at once */
+    bool parallel;         /* set while they are: reads go through io_mu */
+    pthread_mutex_t io_mu; /* sources are not thread-safe (read-ahead windows) */
 };
+
+/* src.read_at, serialised while columns decode in parallel. */
+int pq_source_read(st_pq_file_t *f, uint64_t off, void *buf, size_t n);
 
 /*
  * One leaf column of one row group, fully decoded (dictionary already applied).

@@ -670,7 +670,16 @@ void st_pq_close(st_pq_file_t *f) {
     }
     st_buf_free(&f->footer);
     st_pq_source_close(&f->src);
+    pthread_mutex_destroy(&f->io_mu);
     free(f);
+}
+
+int pq_source_read(st_pq_file_t *f, uint64_t off, void *buf, size_t n) {
+    if (!__atomic_load_n(&f->parallel, __ATOMIC_ACQUIRE)) return f->src.read_at(f->src.ctx, off, buf, n);
+    pthread_mutex_lock(&f->io_mu);
+    int rc = f->src.read_at(f->src.ctx, off, buf, n);
+    pthread_mutex_unlock(&f->io_mu);
+    return rc;
 }
 
 int st_pq_open(st_pq_source_t *src, st_pq_file_t **out) {
@@ -683,6 +692,8 @@ int st_pq_open(st_pq_source_t *src, st_pq_file_t **out) {
     }
     f->src = *src;
     memset(src, 0, sizeof *src);
+    pthread_mutex_init(&f->io_mu, NULL);
+    f->threads = 1;
     const char *name = f->src.name ? f->src.name : "parquet";
     meta_ctx_t c = {.f = f, .name = name};
     uint64_t size = f->src.size;

@@ -478,7 +478,7 @@ static int window(chunk_reader_t *c, uint64_t pos, uint64_t n, const uint8_t **o
     st_buf_reset(&c->raw);
     TRY(st_buf_reserve(&c->raw, (size_t)want + 1));
     c->raw_off = pos;
-    TRY(c->f->src.read_at(c->f->src.ctx, c->start + pos, c->raw.data, (size_t)want));
+    TRY(pq_source_read(c->f, c->start + pos, c->raw.data, (size_t)want));
     c->raw.len = (size_t)want;
     *out = c->raw.data;
     return ST_OK;
@@ -547,13 +547,13 @@ static int read_chunk(chunk_reader_t *c) {
             case PAGE_DICTIONARY:
                 if (!h.has_dict) return st_error(ST_ECORRUPT, "page %d: dictionary page without its header", page);
                 rc = dictionary_page(c, &h, src);
-                f->pages_decoded++;
+                __atomic_fetch_add(&f->pages_decoded, 1, __ATOMIC_RELAXED);
                 break;
             case PAGE_DATA:
             case PAGE_DATA_V2:
                 if (c->first_row < 0) c->first_row = c->rows_pos;
                 rc = data_page(c, &h, src);
-                f->pages_decoded++;
+                __atomic_fetch_add(&f->pages_decoded, 1, __ATOMIC_RELAXED);
                 break;
             default: break; /* index pages and unknown kinds carry nothing we need */
             }

@@ -69,4 +69,6 @@ void st_pq_page_ranges_free(st_pq_page_ranges_t *r) {
     memset(r, 0, sizeof *r);
 }
 
-int64_t st_pq_pages_decoded(const st_pq_file_t *f) { return f ? f->pages_decoded : 0; }
+int64_t st_pq_pages_decoded(const st_pq_file_t *f) {
+    return f ? __atomic_load_n(&f->pages_decoded, __ATOMIC_RELAXED) : 0;
+}

@@ -17,6 +17,7 @@
 #include "strata/dataset.h"
 
 static char g_url[512];
+static int g_threads = 1; /* the file group runs with 0: one per CPU */
 
 static st_store_t *open_store(void) {
     st_store_t *s;
@@ -53,7 +54,7 @@ static st_field_t fld(const char *name, st_type_id id) {
  * the row count. */
 static int64_t scan_all(st_store_t *s, const char *path, const char *filter, const char *const *cols, int ncols,
                         int64_t limit, st_buf_t *text, st_scan_stats_t *stats) {
-    st_scan_opts_t o = {cols, ncols, filter, limit};
+    st_scan_opts_t o = {.columns = cols, .ncolumns = ncols, .filter = filter, .limit = limit, .threads = g_threads};
     st_dataset_scan_t *sc;
     int rc = st_dataset_scan_open(s, path, &o, &sc);
     if (rc) fprintf(stderr, "scan_open(%s): %s\n", filter ? filter : "", st_errmsg());
@@ -118,7 +119,7 @@ static void test_union(void **state) {
                         "{\"id\":2,\"name\":\"ab\",\"score\":2.5,\"extra\":null}\n"
                         "{\"id\":5000000000,\"name\":null,\"score\":0.1,\"extra\":true}\n");
     /* The unified types are the wider ones. */
-    st_scan_opts_t o = {NULL, 0, NULL, -1};
+    st_scan_opts_t o = {.limit = -1, .threads = 1};
     st_dataset_scan_t *sc;
     assert_int_equal(st_dataset_scan_open(s, "u/", &o, &sc), 0);
     int nf;
@@ -335,7 +336,7 @@ static void test_pruning(void **state) {
 /* Rows of an unfiltered scan that the filter selects, rendered as scan_all
  * renders them: the same evaluator without any pruning, as the oracle. */
 static int64_t oracle(st_store_t *s, const char *path, const char *filter, st_buf_t *text) {
-    st_scan_opts_t o = {NULL, 0, NULL, -1};
+    st_scan_opts_t o = {.limit = -1, .threads = 1};
     st_dataset_scan_t *sc;
     assert_int_equal(st_dataset_scan_open(s, path, &o, &sc), 0);
     int nf;
@@ -440,6 +441,7 @@ static char g_dir[256];
 
 static int setup_file(void **state) {
     (void)state;
+    g_threads = 0;
     snprintf(g_dir, sizeof g_dir, "/tmp/strata-dsscan-XXXXXX");
     if (!mkdtemp(g_dir)) return -1;
     snprintf(g_url, sizeof g_url, "file://%s", g_dir);

@@ -916,7 +916,7 @@ static void test_scan_round_trip(void **state) {
     assert_int_equal(st_dataset_write(s, "ds", b, sc, &o, &files), 0);
     assert_int_equal(files.n, 3);
     st_file_list_free(&files);
-    st_scan_opts_t so = {NULL, 0, "project = 'p1' and depth > 1", -1};
+    st_scan_opts_t so = {.filter = "project = 'p1' and depth > 1", .limit = -1};
     st_dataset_scan_t *scan;
     if (st_dataset_scan_open(s, "ds", &so, &scan)) fail_msg("scan: %s", st_errmsg());
     int64_t rows = 0;

@@ -206,9 +206,73 @@ static void test_windows_and_pages(void **state) {
     st_batch_free(b);
 }
 
+/* Columns decoded on several threads give the batch one thread gives. */
+static void test_parallel_columns(void **state) {
+    (void)state;
+    st_batch_t *b;
+    st_field_t f[6];
+    const char *names[] = {"a", "b", "c", "d", "e", "f"};
+    for (int i = 0; i < 6; i++) f[i] = fld(names[i], i % 2 ? ST_TYPE_STRING : ST_TYPE_INT64, true);
+    assert_int_equal(st_batch_new(f, 6, &b), 0);
+    for (int r = 0; r < 60000; r++) {
+        for (int c = 0; c < 6; c++) {
+            if ((r + c) % 19 == 0) st_col_append_null(&b->cols[c]);
+            else if (c % 2) {
+                char t[32];
+                int n = snprintf(t, sizeof t, "v%d-%d", c, (int)(rnd() % 5000));
+                st_col_append_bytes(&b->cols[c], t, (size_t)n);
+            } else {
+                st_col_append_i64(&b->cols[c], (int64_t)(rnd() % 100000) * (c + 1));
+            }
+        }
+        st_batch_end_row(b);
+    }
+    st_buf_t file = ST_BUF_INIT;
+    st_pq_sink_t sink;
+    assert_int_equal(st_pq_sink_buf(&file, "par.parquet", &sink), 0);
+    st_pq_write_opts_t o;
+    st_pq_write_opts_default(&o);
+    st_pq_writer_t *w;
+    assert_int_equal(st_pq_writer_open(&sink, f, 6, &o, &w), 0);
+    assert_int_equal(st_pq_writer_write(w, b), 0);
+    assert_int_equal(st_pq_writer_close(w), 0);
+    st_batch_free(b);
+    st_pq_source_t src;
+    assert_int_equal(st_pq_source_mem(file.data, file.len, "par.parquet", &src), 0);
+    st_pq_file_t *pf;
+    assert_int_equal(st_pq_open(&src, &pf), 0);
+    assert_int_equal(st_pq_set_threads(pf, -1), ST_EINVAL);
+    st_batch_t *one, *many;
+    assert_int_equal(st_pq_read_rows(pf, 0, NULL, 0, 1000, 59000, &one), 0);
+    int64_t before = st_pq_pages_decoded(pf);
+    assert_int_equal(st_pq_set_threads(pf, 4), 0);
+    assert_int_equal(st_pq_read_rows(pf, 0, NULL, 0, 1000, 59000, &many), 0);
+    assert_true(st_pq_pages_decoded(pf) - before >= 6 * 3); /* every column, pages of 20,000 rows */
+    st_buf_t x = ST_BUF_INIT, y = ST_BUF_INIT;
+    for (int c = 0; c < 6; c++) {
+        assert_int_equal(one->cols[c].null_count, many->cols[c].null_count);
+        for (int64_t r = 0; r < one->nrows; r += 7) {
+            value_text(one, c, r, &x);
+            value_text(many, c, r, &y);
+            assert_string_equal((char *)x.data, (char *)y.data);
+        }
+    }
+    st_batch_free(one);
+    st_batch_free(many);
+    assert_int_equal(st_pq_set_threads(pf, 0), 0); /* one per CPU */
+    assert_int_equal(st_pq_read_row_group(pf, 0, NULL, 0, &many), 0);
+    assert_int_equal(many->nrows, 60000);
+    st_batch_free(many);
+    st_buf_free(&x);
+    st_buf_free(&y);
+    st_pq_close(pf);
+    st_buf_free(&file);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_windows_and_pages),
+        cmocka_unit_test(test_parallel_columns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
