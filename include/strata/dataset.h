@@ -206,6 +206,11 @@ typedef struct st_dataset_scan st_dataset_scan_t;
  * their schemas, binds the filter. */
 int st_dataset_scan_open(st_store_t *s, const char *path, const st_scan_opts_t *opts,
                          st_dataset_scan_t **out);
+/* A scan of an explicit list of Parquet files (no partitions, no schema
+ * file): unified, projected, filtered and pruned as above. sizes (optional)
+ * are the objects' sizes, saving a HEAD per file. */
+int st_dataset_scan_open_files(st_store_t *s, const char *const *keys, const uint64_t *sizes, int nkeys,
+                               const st_scan_opts_t *opts, st_dataset_scan_t **out);
 /* The output fields (projected, partition columns included). */
 const st_field_t *st_dataset_scan_fields(const st_dataset_scan_t *scan, int *nfields);
 /* Next batch of matching rows (owned by the caller), *out = NULL at the end. */

@@ -198,22 +198,47 @@ static int prune_files(st_dataset_scan_t *s) {
     return rc;
 }
 
+static int scan_init(st_store_t *store, const char *path, const st_scan_opts_t *opts, st_dataset_scan_t *s);
+
 int st_dataset_scan_open(st_store_t *store, const char *path, const st_scan_opts_t *opts, st_dataset_scan_t **out) {
     *out = NULL;
     if (!store || !path) return st_error(ST_EINVAL, "st_dataset_scan_open: store and path are required");
+    if (opts && opts->threads < 0) return st_error(ST_EINVAL, "scan: negative thread count %d", opts->threads);
     st_dataset_scan_t *s = calloc(1, sizeof *s);
     if (!s) return st_error(ST_ENOMEM, "out of memory");
-    s->limit = opts ? opts->limit : -1;
-    s->threads = opts ? opts->threads : 0;
-    if (s->threads < 0) {
-        free(s);
-        return st_error(ST_EINVAL, "scan: negative thread count %d", opts->threads);
-    }
     int rc = ds_layout_load(store, path, &s->l);
     if (rc) {
         free(s);
         return rc;
     }
+    if ((rc = scan_init(store, path, opts, s))) return rc;
+    *out = s;
+    return ST_OK;
+}
+
+int st_dataset_scan_open_files(st_store_t *store, const char *const *keys, const uint64_t *sizes, int nkeys,
+                               const st_scan_opts_t *opts, st_dataset_scan_t **out) {
+    *out = NULL;
+    if (!store) return st_error(ST_EINVAL, "st_dataset_scan_open_files: no store");
+    if (opts && opts->threads < 0) return st_error(ST_EINVAL, "scan: negative thread count %d", opts->threads);
+    st_dataset_scan_t *s = calloc(1, sizeof *s);
+    if (!s) return st_error(ST_ENOMEM, "out of memory");
+    int rc = ds_layout_load_files(store, keys, sizes, nkeys, &s->l);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    if ((rc = scan_init(store, keys[0], opts, s))) return rc;
+    *out = s;
+    return ST_OK;
+}
+
+/* Projection, filter and file pruning over a loaded layout; frees s on
+ * failure. */
+static int scan_init(st_store_t *store, const char *path, const st_scan_opts_t *opts, st_dataset_scan_t *s) {
+    int rc = ST_OK;
+    s->limit = opts ? opts->limit : -1;
+    s->threads = opts ? opts->threads : 0;
     s->st.files_total = s->l.nfiles;
     /* Projection. */
     int np = opts && opts->columns ? opts->ncolumns : s->l.nfields;
@@ -245,12 +270,8 @@ int st_dataset_scan_open(st_store_t *store, const char *path, const st_scan_opts
             if (s->ff_uni[j] == s->proj[i]) s->proj_ff[i] = j;
     }
     if (!rc) rc = prune_files(s);
-    if (rc) {
-        st_dataset_scan_close(s);
-        return rc;
-    }
-    *out = s;
-    return ST_OK;
+    if (rc) st_dataset_scan_close(s);
+    return rc;
 }
 
 /* ---- reading ---- */

@@ -33,6 +33,10 @@ typedef struct ds_layout {
 /* Lists `path` (a prefix or a single .parquet key), parses partitions, reads
  * _strata_schema.json when present or else every footer, and unifies. */
 int ds_layout_load(st_store_t *s, const char *path, ds_layout_t *out);
+/* The same for an explicit list of files (sizes may be NULL: one HEAD each),
+ * without partitions or a schema file. */
+int ds_layout_load_files(st_store_t *s, const char *const *keys, const uint64_t *sizes, int nkeys,
+                         ds_layout_t *out);
 void ds_layout_free(ds_layout_t *l);
 
 /* True if a value of type `from` can be read as type `to` (same, or a safe

@@ -270,6 +270,35 @@ static int load_schema_file(ds_layout_t *l, st_schema_t **out) {
     return rc;
 }
 
+int ds_layout_load_files(st_store_t *s, const char *const *keys, const uint64_t *sizes, int nkeys,
+                         ds_layout_t *out) {
+    memset(out, 0, sizeof *out);
+    out->store = s;
+    if (nkeys < 1 || !keys) return st_error(ST_EINVAL, "scan: no files to scan");
+    if (!(out->prefix = strdup(""))) return st_error(ST_ENOMEM, "out of memory");
+    int cap = 0, rc = ST_OK;
+    for (int i = 0; i < nkeys && !rc; i++) {
+        if (!keys[i] || (rc = st_key_validate(keys[i]))) {
+            if (!rc) rc = st_error(ST_EINVAL, "scan: file %d has no key", i);
+            break;
+        }
+        uint64_t size = sizes ? sizes[i] : 0;
+        if (!sizes) {
+            st_object_info_t info;
+            if ((rc = st_store_head(s, keys[i], &info))) break;
+            size = info.size;
+            st_object_info_free(&info);
+        }
+        if (!(rc = add_file(out, &cap, keys[i], size)) &&
+            !(out->files[out->nfiles - 1].pvals = calloc(1, sizeof(char *))))
+            rc = st_error(ST_ENOMEM, "out of memory");
+    }
+    plist_t none = {0};
+    for (int i = 0; i < out->nfiles && !rc; i++) rc = merge_file(out, &out->files[i], &none);
+    if (rc) ds_layout_free(out);
+    return rc;
+}
+
 int ds_layout_load(st_store_t *s, const char *path, ds_layout_t *out) {
     memset(out, 0, sizeof *out);
     out->store = s;

@@ -331,6 +331,87 @@ static void test_pruning(void **state) {
     st_store_close(s);
 }
 
+/* ---- explicit file lists ---- */
+
+static void test_open_files(void **state) {
+    (void)state;
+    st_store_t *s = open_store();
+    st_field_t fa[] = {fld("id", ST_TYPE_INT32), fld("name", ST_TYPE_STRING)};
+    st_field_t fb[] = {fld("id", ST_TYPE_INT64), fld("depth", ST_TYPE_DOUBLE)};
+    st_batch_t *a, *b;
+    assert_int_equal(st_batch_new(fa, 2, &a), 0);
+    assert_int_equal(st_batch_new(fb, 2, &b), 0);
+    for (int i = 0; i < 4; i++) {
+        st_col_append_i64(&a->cols[0], i);
+        st_col_append_bytes(&a->cols[1], "x", 1);
+        st_batch_end_row(a);
+        st_col_append_i64(&b->cols[0], 100 + i);
+        st_col_append_double(&b->cols[1], i * 1.5);
+        st_batch_end_row(b);
+    }
+    put_file(s, "f/r1/v1.parquet", a, 0);
+    put_file(s, "f/r2/v3.parquet", b, 0);
+    put_file(s, "f/r2/v2.parquet", a, 0); /* not listed: never read */
+    st_batch_free(a);
+    st_batch_free(b);
+    const char *keys[] = {"f/r2/v3.parquet", "f/r1/v1.parquet"};
+    st_scan_opts_t o = {.filter = "id >= 2 and (depth > 2 or depth is null)", .limit = -1, .threads = g_threads};
+    st_dataset_scan_t *sc;
+    assert_int_equal(st_dataset_scan_open_files(s, keys, NULL, 2, &o, &sc), 0);
+    int nf;
+    const st_field_t *fs = st_dataset_scan_fields(sc, &nf);
+    assert_int_equal(nf, 3); /* id (widened), depth, name */
+    assert_int_equal(fs[0].type.id, ST_TYPE_INT64);
+    st_buf_t t = ST_BUF_INIT;
+    for (;;) {
+        st_batch_t *bt;
+        assert_int_equal(st_dataset_scan_next(sc, &bt), 0);
+        if (!bt) break;
+        for (int64_t r = 0; r < bt->nrows; r++) {
+            for (int c = 0; c < nf; c++) {
+                assert_int_equal(st_col_value_json(&bt->cols[c], r, &t), 0);
+                st_buf_append_byte(&t, c + 1 < nf ? ',' : ';');
+            }
+        }
+        st_batch_free(bt);
+    }
+    st_buf_append_byte(&t, 0);
+    assert_string_equal((char *)t.data, "102,3,null;103,4.5,null;2,null,\"x\";3,null,\"x\";");
+    st_scan_stats_t st;
+    st_dataset_scan_stats(sc, &st);
+    assert_int_equal(st.files_total, 2);
+    st_dataset_scan_close(sc);
+    /* Sizes given: no HEAD needed, same result count. */
+    st_object_info_t i1, i2;
+    assert_int_equal(st_store_head(s, keys[0], &i1), 0);
+    assert_int_equal(st_store_head(s, keys[1], &i2), 0);
+    uint64_t sizes[] = {i1.size, i2.size};
+    st_object_info_free(&i1);
+    st_object_info_free(&i2);
+    o.filter = "name = 'x'";
+    assert_int_equal(st_dataset_scan_open_files(s, keys, sizes, 2, &o, &sc), 0);
+    int64_t rows = 0;
+    for (;;) {
+        st_batch_t *bt;
+        assert_int_equal(st_dataset_scan_next(sc, &bt), 0);
+        if (!bt) break;
+        rows += bt->nrows;
+        st_batch_free(bt);
+    }
+    assert_int_equal(rows, 4);
+    st_dataset_scan_close(sc);
+    /* Errors: no files, a missing file, a hostile key. */
+    sc = NULL;
+    assert_int_equal(st_dataset_scan_open_files(s, keys, NULL, 0, &o, &sc), ST_EINVAL);
+    const char *missing[] = {"f/r1/v1.parquet", "f/r9/v1.parquet"};
+    assert_int_equal(st_dataset_scan_open_files(s, missing, NULL, 2, &o, &sc), ST_ENOTFOUND);
+    const char *hostile[] = {"../etc/passwd"};
+    assert_int_equal(st_dataset_scan_open_files(s, hostile, NULL, 1, &o, &sc), ST_EINVAL);
+    assert_null(sc);
+    st_buf_free(&t);
+    st_store_close(s);
+}
+
 /* ---- pruning by page statistics ---- */
 
 /* Rows of an unfiltered scan that the filter selects, rendered as scan_all
@@ -461,12 +542,14 @@ int main(void) {
         cmocka_unit_test_setup(test_operators, setup_mem),
         cmocka_unit_test_setup(test_pruning, setup_mem),
         cmocka_unit_test_setup(test_page_pruning, setup_mem),
+        cmocka_unit_test_setup(test_open_files, setup_mem),
     };
     const struct CMUnitTest file[] = {
         cmocka_unit_test_setup_teardown(test_union, setup_file, teardown_file),
         cmocka_unit_test_setup_teardown(test_operators, setup_file, teardown_file),
         cmocka_unit_test_setup_teardown(test_pruning, setup_file, teardown_file),
         cmocka_unit_test_setup_teardown(test_page_pruning, setup_file, teardown_file),
+        cmocka_unit_test_setup_teardown(test_open_files, setup_file, teardown_file),
     };
     int rc = cmocka_run_group_tests_name("mem", mem, NULL, NULL);
     rc |= cmocka_run_group_tests_name("file", file, NULL, NULL);
