@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The first thing to run: builds strata and shows its main job on local files.
-# Today: borehole records from a CSV file, validated against a schema, written as
-# Parquet, read back and inspected.
+# Borehole data from CSV files, validated against schemas, written as Parquet,
+# partitioned datasets queried with filters, and a versioned, approved record.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -43,5 +43,20 @@ step $strata write "file://$work/datasets/boreholes" --table borehole --from exa
   --partition project_id --codec zstd
 step $strata read "file://$work/datasets/boreholes" --where "status = 'completed' and depth_m > 40" \
   --columns project_id,name,depth_m,drilled_on --format table --explain
+# A versioned record: a borelog's layers, validated against the built-in
+# 'stratum_layers' schema; v1, then v2, approved; every change is an event in a
+# hash-chained log that verify checks.
+records="file://$work/records"
+rm -rf "$work/records"
+step $strata record create BL-0001 --store "$records" --table stratum_layers \
+  --from examples/borelog_v1.csv --by alice --comment "field log"
+step $strata record update BL-0001 --store "$records" --from examples/borelog_v2.csv --by alice \
+  --comment "lab corrections"
+step $strata record approve BL-0001 --store "$records" --by bob --comment "checked against lab report"
+printf '\n\033[1m$ %s\033[0m\n' "$strata record approve BL-0001 ... (again: refused, exit 3)"
+$strata record approve BL-0001 --store "$records" --by bob 2>&1 || true
+step $strata record history BL-0001 --store "$records"
+step $strata record cat BL-0001 --store "$records" --approved --format csv
+step $strata record verify BL-0001 --store "$records"
 echo
 echo "The Parquet files are under $work; any engine (DuckDB, Spark, pandas) reads them."

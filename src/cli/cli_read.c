@@ -97,8 +97,12 @@ static void explain(const st_scan_stats_t *st) {
     fprintf(stderr, "row groups: %lld total in scanned files, %lld pruned by statistics, %lld pruned by dictionary, %lld read\n",
             (long long)st->row_groups_total, (long long)st->row_groups_pruned_stats, (long long)st->row_groups_pruned_dict,
             (long long)(st->row_groups_total - st->row_groups_pruned_stats - st->row_groups_pruned_dict));
-    fprintf(stderr, "pages: %lld in the needed column chunks of scanned files, %lld read (from the footers' encoding statistics; estimated at 1 MiB per page where a writer left none)\n",
-            (long long)st->pages_total, (long long)st->pages_read);
+    fprintf(stderr,
+            "pages: %lld in the needed column chunks of scanned files (from the footers' encoding statistics; "
+            "estimated at 1 MiB per page where a writer left none), %lld decoded, %lld skipped (pruned row "
+            "groups, pages whose statistics rule out a match, pages outside the matching rows)\n",
+            (long long)st->pages_total, (long long)st->pages_read,
+            (long long)(st->pages_total > st->pages_read ? st->pages_total - st->pages_read : 0));
     fprintf(stderr, "rows: %lld read, %lld matched\n", (long long)st->rows_read, (long long)st->rows_matched);
     fprintf(stderr, "bytes read: %llu\n", (unsigned long long)st->bytes_read);
 }

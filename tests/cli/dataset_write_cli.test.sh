@@ -105,6 +105,25 @@ else
 fi
 snap "$ds" >"$tmp/snap"
 
+# --explain: what a filtered read scanned and skipped. 3,000 rows sorted by id
+# in row groups of 1,000 and pages of 100: a narrow range reads one row group
+# and in it only the pages that can match.
+printf '{"name":"ex","fields":[{"name":"id","type":"int64","nullable":false},{"name":"v","type":"string"}]}\n' >"$tmp/ex.json"
+{ echo "id,v"; for i in $(seq 0 2999); do echo "$i,v$((i % 7))"; done; } >"$tmp/ex.csv"
+mkdir -p "$tmp/exds"
+$strata parquet write --schema "$tmp/ex.json" --from "$tmp/ex.csv" --row-group-size 1000 --page-rows 100 \
+  "$tmp/exds/part-0.parquet" >/dev/null 2>"$tmp/err" || failed "explain fixture: $(head -c 300 "$tmp/err")"
+expect_exit 0 "read --explain" $strata read "file://$tmp/exds" --where "id >= 1234 and id < 1290" --format csv --explain
+check "explain: the matching rows" test "$(grep -c . "$tmp/out")" -eq 57
+expect_err "explain: files" "files: 1 total, 0 pruned by partition values, 1 scanned"
+expect_err "explain: row groups pruned by statistics" "row groups: 3 total in scanned files, 2 pruned by statistics"
+expect_err "explain: rows" "rows: 100 read, 56 matched"
+pages=$(sed -n 's/^pages: \([0-9]*\) in .*, \([0-9]*\) decoded, \([0-9]*\) skipped.*/\1 \2 \3/p' "$tmp/err")
+echo "note explain pages (total decoded skipped): $pages"
+set -- $pages
+check "explain: pages decoded (${2:-?}) are one or two per column" test "${2:-99}" -le 4
+check "explain: pages skipped (${3:-?}) are the rest" test "${3:-0}" -eq $(( ${1:-0} - ${2:-0} ))
+
 # A second write adds files, never touches the first ones.
 printf 'id,project,depth_m,status,taken\n7,p1,3,draft,2024-05-05\n' >"$tmp/more.csv"
 expect_exit 0 "second write" $strata write "$url" --schema "$tmp/s.json" --from "$tmp/more.csv" --partition project --name extra
