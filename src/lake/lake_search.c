@@ -90,9 +90,11 @@ void st_lake_hits_free(st_lake_hit_t *hits, size_t n) {
 static int run(st_lake_t *lake, const char *fts_query, const char *query,
                const st_lake_search_opts_t *o, st_lake_hit_t **out, size_t *n) {
     st_buf_t sql = ST_BUF_INIT;
-    st_buf_append_str(&sql, "SELECT e.doc, snippet(fts, -1, ?2, ?3, '…', 16), bm25(fts, " W_NAME
-                            ", " W_CONTENT ", " W_META ") AS score"
-                            " FROM fts JOIN entries e ON e.rid = fts.rowid"
+    /* The ranking runs over every match; snippets and entry rows are made
+     * only for the few that survive the LIMIT (SQLite would otherwise
+     * compute a snippet per match before sorting). */
+    st_buf_append_str(&sql, "WITH top AS MATERIALIZED (SELECT fts.rowid AS rid, bm25(fts, " W_NAME ", " W_CONTENT
+                            ", " W_META ") AS score FROM fts JOIN entries e ON e.rid = fts.rowid"
                             " WHERE fts MATCH ?1 AND e.deleted = 0");
     if (o->data_type) st_buf_append_str(&sql, " AND e.data_type = ?4");
     if (o->subpath && *o->subpath)
@@ -102,7 +104,10 @@ static int run(st_lake_t *lake, const char *fts_query, const char *query,
         st_buf_printf(&sql,
                       " AND e.rid IN (SELECT rid FROM meta_kv WHERE key = ?%zu AND value = ?%zu)",
                       7 + 2 * i, 8 + 2 * i);
-    st_buf_append_str(&sql, " ORDER BY score LIMIT ?6");
+    st_buf_append_str(&sql, " ORDER BY score LIMIT ?6)"
+                            " SELECT e.doc, snippet(fts, -1, ?2, ?3, '…', 16), top.score"
+                            " FROM top JOIN fts ON fts.rowid = top.rid JOIN entries e"
+                            " ON e.rid = top.rid WHERE fts MATCH ?1 ORDER BY top.score");
     st_buf_append_byte(&sql, 0);
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(lake->db, (const char *)sql.data, -1, &st, NULL) == SQLITE_OK
