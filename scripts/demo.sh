@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The first thing to run: builds strata and shows its main job on local files.
 # Borehole data from CSV files, validated against schemas, written as Parquet,
-# partitioned datasets queried with filters, and a versioned, approved record.
+# partitioned datasets queried with filters, a versioned, approved record, and
+# artifacts found again by full-text search.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -26,6 +27,7 @@ head -25 "$work/meta.txt"
 
 # The same job on a store URL: file:// here; s3://bucket/prefix?endpoint=... works alike.
 store="file://$work/store"
+rm -rf "$work/store" # a second run starts afresh (the create-only put below must win)
 step $strata parquet write --schema examples/borehole.schema.json --from examples/boreholes.csv \
   --codec zstd "$store/projects/boreholes.parquet"
 step $strata store put --if-absent examples/borehole.schema.json "$store/schemas/borehole.schema.json"
@@ -58,5 +60,24 @@ $strata record approve BL-0001 --store "$records" --by bob 2>&1 || true
 step $strata record history BL-0001 --store "$records"
 step $strata record cat BL-0001 --store "$records" --approved --format csv
 step $strata record verify BL-0001 --store "$records"
+# The artifact lake: a schema, a guide and a rig log with metadata, then ranked
+# full-text search (phrase, prefix, filters). The index is a cache of the store.
+lake="file://$work/lake"
+rm -rf "$work/lake" "$work/lake-index.sqlite"
+export STRATA_LAKE_INDEX="$work/lake-index.sqlite"
+step $strata lake store borehole.schema.json --store "$lake" --type schema --subpath field/boreholes \
+  --meta '{"owner":"geotech","status":"approved"}' --file examples/borehole.schema.json
+step $strata lake store drilling-guide.md --store "$lake" --type documentation --subpath field \
+  --meta '{"owner":"geotech"}' --content "Log every stratum with its depth, soil class and moisture.
+Record core recovery and RQD in rock. Approved borelogs are never changed."
+step $strata lake store rig-07.log --store "$lake" --type logs --subpath rigs/2026 --meta '{"rig":"R-07"}' \
+  --content "09:12 start drilling BH-13
+11:40 partial water loss at 6.2 m
+15:05 core recovery 78% in weathered sandstone"
+step $strata lake search '"core recovery"' --store "$lake"
+step $strata lake search 'sandst*' --store "$lake" --type logs
+step $strata lake search depth --store "$lake" --meta owner=geotech
+step $strata lake ls --store "$lake" --recursive
+step $strata lake stats --store "$lake"
 echo
 echo "The Parquet files are under $work; any engine (DuckDB, Spark, pandas) reads them."
