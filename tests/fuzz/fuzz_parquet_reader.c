@@ -1,7 +1,8 @@
 /*
  * libFuzzer target for the Parquet reader: opens the input as a file in
  * memory, decodes every column chunk of every row group, renders the footer
- * outputs and scans all rows as canonical JSON. Any crash, sanitizer report,
+ * outputs, walks page statistics, reads a window of rows of every row group
+ * and scans all rows as canonical JSON. Any crash, sanitizer report,
  * hang or outsized allocation is a bug; clean errors are expected.
  */
 #include <stdint.h>
@@ -37,6 +38,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         bool keep[64];
         st_pq_pred_t p = {st_pq_column_name(f, 0), ST_PQ_GE, "1"};
         if (st_pq_num_row_groups(f) <= 64) (void)st_pq_select_row_groups(f, &p, 1, keep);
+    }
+    /* Page statistics and row windows of flat files (st_pq_fields fails for
+     * nested ones). */
+    const st_field_t *fields;
+    int nfields;
+    if (st_pq_fields(f, &fields, &nfields) == 0) {
+        for (int g = 0; g < st_pq_num_row_groups(f) && g < 4; g++) {
+            for (int c = 0; c < nfields && c < 8; c++) {
+                st_pq_page_ranges_t pr;
+                if (st_pq_page_ranges(f, g, c, &pr) == 0) st_pq_page_ranges_free(&pr);
+            }
+            int64_t n = st_pq_row_group_num_rows(f, g);
+            st_batch_t *w;
+            if (n > 0 && n < (INT64_C(1) << 40) && st_pq_read_rows(f, g, NULL, 0, n / 3, n - n / 3, &w) == 0)
+                st_batch_free(w);
+        }
     }
     size_t total = 0;
     (void)st_pq_scan_json(f, NULL, ignore_row, &total);
