@@ -3,6 +3,7 @@
  * (st_pq_read_row_group). Values are written straight into the column
  * buffers, a whole chunk at a time, because this is the hot path of full
  * reads. */
+#include "parquet/pq_decode.h"
 #include "parquet/pq_output.h"
 
 #include <stdlib.h>
@@ -460,20 +461,6 @@ static int fill_column(conv_t *k, st_column_t *col) {
     return 0;
 }
 
-/* Bytes per present value in a decoded column (BYTE_ARRAY: 0, offsets). */
-static size_t value_width(const pq_column_data_t *cd) {
-    switch (cd->physical) {
-    case PQ_BOOLEAN: return 1;
-    case PQ_INT32:
-    case PQ_FLOAT: return 4;
-    case PQ_INT64:
-    case PQ_DOUBLE: return 8;
-    case PQ_INT96: return 12;
-    case PQ_FIXED_LEN_BYTE_ARRAY: return cd->type_length > 0 ? (size_t)cd->type_length : 0;
-    default: return 0;
-    }
-}
-
 /* Cuts a decoded flat column, which covers whole pages from cd->first_row,
  * down to rows [lo, hi): leading levels and their values are dropped,
  * trailing ones forgotten. */
@@ -502,7 +489,7 @@ static int trim_rows(const st_pq_file_t *f, int rg, pq_column_data_t *cd, int64_
     if (cd->physical == PQ_BYTE_ARRAY) {
         if (cd->offsets) memmove(cd->offsets, cd->offsets + vskip, ((size_t)vkeep + 1) * sizeof *cd->offsets);
     } else {
-        size_t w = value_width(cd);
+        size_t w = (size_t)pq_physical_width(cd->physical, cd->type_length);
         memmove(cd->values.data, cd->values.data + (size_t)vskip * w, (size_t)vkeep * w);
         cd->values.len = (size_t)vkeep * w;
     }

@@ -276,7 +276,7 @@ int pq_decode_levels(int encoding, const uint8_t *p, size_t len, int16_t max, si
 
 /* ---- output ----------------------------------------------------------------- */
 
-static int width_of(int physical, int type_length) {
+int pq_physical_width(int physical, int type_length) {
     switch (physical) {
     case PQ_BOOLEAN: return 1;
     case PQ_INT32:
@@ -292,7 +292,7 @@ static int width_of(int physical, int type_length) {
 int pq_out_init(pq_out_t *o, int physical, int type_length, uint64_t limit) {
     memset(o, 0, sizeof *o);
     o->physical = physical;
-    o->width = width_of(physical, type_length);
+    o->width = pq_physical_width(physical, type_length);
     o->limit = limit;
     if (physical == PQ_FIXED_LEN_BYTE_ARRAY && type_length <= 0) return bad("bad FIXED_LEN_BYTE_ARRAY length");
     if (physical == PQ_BYTE_ARRAY) {

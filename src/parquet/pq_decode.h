@@ -68,6 +68,10 @@ typedef struct pq_out {
     uint64_t limit;      /* data may not grow beyond this many bytes */
 } pq_out_t;
 
+/* Bytes of one PLAIN value of a fixed-width physical type (BOOLEAN decoded
+ * to one byte each); 0 for BYTE_ARRAY. */
+int pq_physical_width(int physical, int type_length);
+
 /* Prepares an empty output for a physical type (type_length for FLBA). */
 int pq_out_init(pq_out_t *o, int physical, int type_length, uint64_t limit);
 /* Room for n more values (offsets for BYTE_ARRAY, data for fixed width). */

@@ -1,5 +1,6 @@
 /* Leaf values in the canonical JSON form of the Parquet corpus README: which
  * rendering a leaf gets from its annotations, and the rendering itself. */
+#include "parquet/pq_decode.h"
 #include "parquet/pq_output.h"
 
 #include <math.h>
@@ -9,19 +10,6 @@
 /* Wider decimals cost quadratic time to print; nothing real comes near. */
 #define PQ_DECIMAL_MAX_BYTES 4096
 #define PQ_DECIMAL_MAX_SCALE 10000
-
-static int phys_width(int physical, int type_length) {
-    switch (physical) {
-    case PQ_BOOLEAN: return 1;
-    case PQ_INT32:
-    case PQ_FLOAT: return 4;
-    case PQ_INT64:
-    case PQ_DOUBLE: return 8;
-    case PQ_INT96: return 12;
-    case PQ_FIXED_LEN_BYTE_ARRAY: return type_length;
-    default: return 0;
-    }
-}
 
 static bool is_bytes(int physical) {
     return physical == PQ_BYTE_ARRAY || physical == PQ_FIXED_LEN_BYTE_ARRAY;
@@ -136,7 +124,7 @@ static bool from_converted(const pq_node_t *n, pq_vfmt_t *v) {
 void pq_vfmt_for_node(const pq_node_t *n, pq_vfmt_t *out) {
     memset(out, 0, sizeof *out);
     out->physical = n->physical;
-    out->width = phys_width(n->physical, n->type_length);
+    out->width = pq_physical_width(n->physical, n->type_length);
     if (n->has_logical && from_logical(n, out)) return;
     if (from_converted(n, out)) return;
     physical_default(n, out);
