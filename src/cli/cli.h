@@ -19,6 +19,13 @@ typedef struct cli_command {
     const char *usage;                 /* full --help text */
 } cli_command_t;
 
+/* Runs the command argv[1] of a group (argv[0] is the group's name): its
+ * --help text, or cmds[i].run. Without a command, or with -h/--help, prints
+ * the group's usage: intro (may be NULL), the commands with their summaries,
+ * then outro (NULL: a pointer to 'strata GROUP COMMAND --help'). */
+int cli_dispatch(const char *group, const cli_command_t *cmds, size_t n, const char *intro,
+                 const char *outro, int argc, char **argv);
+
 /* Prints "strata: <message>" for a failed status and returns its exit code. */
 int cli_fail(int status);
 /* Prints a usage error with a hint to --help and returns 1. */

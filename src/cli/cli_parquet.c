@@ -339,21 +339,5 @@ static const cli_command_t commands[] = {
 };
 
 int cli_parquet(int argc, char **argv) {
-    size_t n = sizeof commands / sizeof commands[0];
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        FILE *fp = argc < 2 ? stderr : stdout;
-        fprintf(fp, "usage: strata parquet <command> [options]\n\ncommands:\n");
-        for (size_t i = 0; i < n; i++) fprintf(fp, "  %-8s %s\n", commands[i].name, commands[i].summary);
-        fprintf(fp, "\nRun 'strata parquet <command> --help' for details.\n");
-        return argc < 2 ? CLI_EXIT_USAGE : 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(argv[1], commands[i].name)) continue;
-        if (cli_wants_help(argc - 1, argv + 1)) {
-            fputs(commands[i].usage, stdout);
-            return 0;
-        }
-        return commands[i].run(argc - 1, argv + 1);
-    }
-    return cli_usage_error("parquet", "unknown command '%s'", argv[1]);
+    return cli_dispatch("parquet", commands, sizeof commands / sizeof commands[0], NULL, NULL, argc, argv);
 }

@@ -441,25 +441,8 @@ static const cli_command_t commands[] = {
 };
 
 int cli_schema(int argc, char **argv) {
-    size_t n = sizeof commands / sizeof commands[0];
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        FILE *fp = argc < 2 ? stderr : stdout;
-        fprintf(fp, "usage: strata schema <command> [options]\n\n"
-                    "Schemas are the contract for tables: types, nullability and constraints\n"
-                    "(DESIGN.md). The registry holds a built-in pack plus the schema files of\n"
-                    "--dir DIR or $STRATA_SCHEMA_DIR.\n\ncommands:\n");
-        for (size_t i = 0; i < n; i++)
-            fprintf(fp, "  %-9s %s\n", commands[i].name, commands[i].summary);
-        fprintf(fp, "\nRun 'strata schema <command> --help' for details.\n");
-        return argc < 2 ? CLI_EXIT_USAGE : 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(argv[1], commands[i].name)) continue;
-        if (cli_wants_help(argc - 1, argv + 1)) {
-            fputs(commands[i].usage, stdout);
-            return 0;
-        }
-        return commands[i].run(argc - 1, argv + 1);
-    }
-    return cli_usage_error("schema", "unknown command '%s'", argv[1]);
+    static const char intro[] = "Schemas are the contract for tables: types, nullability and constraints\n"
+                                "(DESIGN.md). The registry holds a built-in pack plus the schema files of\n"
+                                "--dir DIR or $STRATA_SCHEMA_DIR.\n";
+    return cli_dispatch("schema", commands, sizeof commands / sizeof commands[0], intro, NULL, argc, argv);
 }

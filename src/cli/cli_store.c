@@ -484,24 +484,7 @@ static const cli_command_t commands[] = {
 };
 
 int cli_store(int argc, char **argv) {
-    size_t n = sizeof commands / sizeof commands[0];
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        FILE *fp = argc < 2 ? stderr : stdout;
-        fprintf(fp, "usage: strata store <command> [options]\n\n"
-                    "Stores are addressed by URL: file:///dir (or a plain path), mem://name,\n"
-                    "s3://bucket/prefix?endpoint=...&region=...&path_style=1.\n\ncommands:\n");
-        for (size_t i = 0; i < n; i++)
-            fprintf(fp, "  %-6s %s\n", commands[i].name, commands[i].summary);
-        fprintf(fp, "\nRun 'strata store <command> --help' for details.\n");
-        return argc < 2 ? CLI_EXIT_USAGE : 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(argv[1], commands[i].name)) continue;
-        if (commands[i].usage && cli_wants_help(argc - 1, argv + 1)) {
-            fputs(commands[i].usage, stdout);
-            return 0;
-        }
-        return commands[i].run(argc - 1, argv + 1);
-    }
-    return cli_usage_error("store", "unknown command '%s'", argv[1]);
+    static const char intro[] = "Stores are addressed by URL: file:///dir (or a plain path), mem://name,\n"
+                                "s3://bucket/prefix?endpoint=...&region=...&path_style=1.\n";
+    return cli_dispatch("store", commands, sizeof commands / sizeof commands[0], intro, NULL, argc, argv);
 }

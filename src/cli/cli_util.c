@@ -41,3 +41,25 @@ bool cli_parse_count(const char *cmd, const char *opt, const char *text, long lo
     *out = v;
     return true;
 }
+
+int cli_dispatch(const char *group, const cli_command_t *cmds, size_t n, const char *intro,
+                 const char *outro, int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        FILE *fp = argc < 2 ? stderr : stdout;
+        fprintf(fp, "usage: strata %s <command> [options]\n\n%s%scommands:\n", group, intro ? intro : "",
+                intro ? "\n" : "");
+        for (size_t i = 0; i < n; i++) fprintf(fp, "  %-9s %s\n", cmds[i].name, cmds[i].summary);
+        if (outro) fprintf(fp, "\n%s", outro);
+        else fprintf(fp, "\nRun 'strata %s <command> --help' for details.\n", group);
+        return argc < 2 ? CLI_EXIT_USAGE : 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(argv[1], cmds[i].name)) continue;
+        if (cmds[i].usage && cli_wants_help(argc - 1, argv + 1)) {
+            fputs(cmds[i].usage, stdout);
+            return 0;
+        }
+        return cmds[i].run(argc - 1, argv + 1);
+    }
+    return cli_usage_error(group, "unknown command '%s'", argv[1]);
+}
