@@ -3,7 +3,11 @@
  * searches (bench/lake.sh runs grep over the same files in the same run).
  *
  *   bench_lake URL --count N --size BYTES --queries Q [--threads T]
- *              [--index PATH] [--terms FILE]
+ *              [--index PATH] [--terms FILE] [--reuse]
+ *
+ * --reuse: the store already holds the N documents (an earlier run's lake
+ * directory): skip the ingest, time the index catching up (a rebuild when the
+ * index file is missing or of another layout), then search.
  *
  * Documents: N texts of about BYTES bytes each (doc d is a pure function of
  * d): words from a 50,000-word vocabulary drawn with Zipf-like frequencies
@@ -17,13 +21,17 @@
  * Every search includes the journal check that picks up other writers.
  * Output, one line each:
  *   lake ingest docs=N bytes=B seconds=S docs_per_s=X MB_per_s=Y
- *   lake search queries=Q p50_ms=A p90_ms=B p99_ms=C max_ms=D mean_ms=E hits_mean=H
+ *     (with --reuse: lake reuse docs=N sync_seconds=S)
+ *   lake search kind=K queries=Q p50_ms=A p90_ms=B p99_ms=C max_ms=D mean_ms=E hits_mean=H
+ *     (one line per query kind: word, and, phrase, prefix; then kind=all)
+ *   lake slow ms=M query=Q   (the ten slowest queries)
  */
 #include "strata/lake.h"
 
 #include <getopt.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +43,7 @@
 static const char *g_url, *g_index, *g_terms;
 static long g_count = 100000, g_size = 10000, g_queries = 1000;
 static int g_threads = 4;
+static bool g_reuse;
 static st_lake_t *g_lake;
 static atomic_long g_next;
 static atomic_ullong g_bytes;
@@ -128,6 +137,30 @@ static int cmp_double(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+typedef struct timed {
+    double ms;
+    long i;
+} timed_t;
+
+static int cmp_timed_desc(const void *a, const void *b) {
+    double x = ((const timed_t *)a)->ms, y = ((const timed_t *)b)->ms;
+    return x > y ? -1 : x < y;
+}
+
+/* Percentiles of lat[0..n) (sorted here). */
+static void report(const char *kind, double *lat, long n, unsigned long long hits) {
+    if (n < 1) return;
+    double sum = 0;
+    for (long i = 0; i < n; i++) sum += lat[i];
+    qsort(lat, (size_t)n, sizeof *lat, cmp_double);
+#define PCT(p) lat[(size_t)((double)(n - 1) * (p))]
+    printf("lake search kind=%s queries=%ld p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f "
+           "mean_ms=%.3f hits_mean=%.1f\n",
+           kind, n, PCT(0.50), PCT(0.90), PCT(0.99), lat[n - 1], sum / (double)n,
+           (double)hits / (double)n);
+#undef PCT
+}
+
 /* A mid-frequency rank: in roughly 0.3% to 7% of the documents. */
 static unsigned mid_rank(uint64_t *s) {
     *s = mix(*s);
@@ -179,6 +212,7 @@ int main(int argc, char **argv) {
                                          {"threads", required_argument, 0, 't'},
                                          {"index", required_argument, 0, 'i'},
                                          {"terms", required_argument, 0, 'T'},
+                                         {"reuse", no_argument, 0, 'r'},
                                          {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -189,12 +223,13 @@ int main(int argc, char **argv) {
         case 't': g_threads = atoi(optarg); break;
         case 'i': g_index = optarg; break;
         case 'T': g_terms = optarg; break;
+        case 'r': g_reuse = true; break;
         default: return 2;
         }
     }
     if (optind != argc - 1 || g_count < 1 || g_threads < 1 || g_queries < 1) {
         fprintf(stderr, "usage: bench_lake URL --count N --size BYTES --queries Q [--threads T] "
-                        "[--index PATH] [--terms FILE]\n");
+                        "[--index PATH] [--terms FILE] [--reuse]\n");
         return 2;
     }
     g_url = argv[optind];
@@ -204,22 +239,31 @@ int main(int argc, char **argv) {
     if (st_lake_open(store, &lo, &g_lake)) die("lake open");
 
     double t0 = now_s();
-    pthread_t th[64];
-    int nt = g_threads > 64 ? 64 : g_threads;
-    for (int i = 0; i < nt; i++) pthread_create(&th[i], NULL, ingest_worker, NULL);
-    for (int i = 0; i < nt; i++) pthread_join(th[i], NULL);
-    double secs = now_s() - t0;
-    if (atomic_load(&g_failed)) return 1;
-    unsigned long long bytes = atomic_load(&g_bytes);
-    printf("lake ingest docs=%ld bytes=%llu seconds=%.3f docs_per_s=%.1f MB_per_s=%.2f\n", g_count,
-           bytes, secs, (double)g_count / secs, (double)bytes / 1e6 / secs);
+    if (g_reuse) {
+        if (st_lake_sync(g_lake)) die("lake sync");
+        printf("lake reuse docs=%ld sync_seconds=%.3f\n", g_count, now_s() - t0);
+    } else {
+        pthread_t th[64];
+        int nt = g_threads > 64 ? 64 : g_threads;
+        for (int i = 0; i < nt; i++) pthread_create(&th[i], NULL, ingest_worker, NULL);
+        for (int i = 0; i < nt; i++) pthread_join(th[i], NULL);
+        double secs = now_s() - t0;
+        if (atomic_load(&g_failed)) return 1;
+        unsigned long long bytes = atomic_load(&g_bytes);
+        printf("lake ingest docs=%ld bytes=%llu seconds=%.3f docs_per_s=%.1f MB_per_s=%.2f\n",
+               g_count, bytes, secs, (double)g_count / secs, (double)bytes / 1e6 / secs);
+    }
     fflush(stdout);
 
+    static const char *kinds[4] = {"word", "and", "phrase", "prefix"};
     FILE *terms = g_terms ? fopen(g_terms, "w") : NULL;
-    double *lat = malloc((size_t)g_queries * sizeof *lat);
+    double *all = malloc((size_t)g_queries * sizeof *all);
+    double *bykind[4];
+    long nkind[4] = {0};
+    unsigned long long hits_kind[4] = {0}, hits_total = 0;
+    timed_t *order = malloc((size_t)g_queries * sizeof *order);
+    for (int k = 0; k < 4; k++) bykind[k] = malloc((size_t)g_queries * sizeof *bykind[k]);
     char q[128];
-    unsigned long long hits_total = 0;
-    double sum = 0;
     st_lake_search_opts_t so = {.limit = 10};
     for (long i = 0; i < g_queries; i++) {
         make_query(i, q, sizeof q, terms);
@@ -227,19 +271,25 @@ int main(int argc, char **argv) {
         size_t n;
         double a = now_s();
         if (st_lake_search(g_lake, q, &so, &h, &n)) die(q);
-        lat[i] = (now_s() - a) * 1e3;
-        sum += lat[i];
+        double ms = (now_s() - a) * 1e3;
+        all[i] = ms;
+        order[i] = (timed_t){ms, i};
+        bykind[i % 4][nkind[i % 4]++] = ms;
+        hits_kind[i % 4] += n;
         hits_total += n;
         st_lake_hits_free(h, n);
     }
     if (terms) fclose(terms);
-    qsort(lat, (size_t)g_queries, sizeof *lat, cmp_double);
-#define PCT(p) lat[(size_t)((double)(g_queries - 1) * (p))]
-    printf("lake search queries=%ld p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f mean_ms=%.3f "
-           "hits_mean=%.1f\n",
-           g_queries, PCT(0.50), PCT(0.90), PCT(0.99), lat[g_queries - 1], sum / (double)g_queries,
-           (double)hits_total / (double)g_queries);
-    free(lat);
+    for (int k = 0; k < 4; k++) report(kinds[k], bykind[k], nkind[k], hits_kind[k]);
+    report("all", all, g_queries, hits_total);
+    qsort(order, (size_t)g_queries, sizeof *order, cmp_timed_desc);
+    for (long i = 0; i < g_queries && i < 10; i++) {
+        make_query(order[i].i, q, sizeof q, NULL);
+        printf("lake slow ms=%.3f kind=%s query=%s\n", order[i].ms, kinds[order[i].i % 4], q);
+    }
+    for (int k = 0; k < 4; k++) free(bykind[k]);
+    free(order);
+    free(all);
     st_lake_close(g_lake);
     st_store_close(store);
     return 0;

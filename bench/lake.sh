@@ -9,7 +9,11 @@
 # Env: BENCH_LAKE_COUNT (100000 documents), BENCH_LAKE_SIZE (10000 bytes each:
 #      1 GB in all), BENCH_LAKE_QUERIES (1000), BENCH_LAKE_GREPS (20 grep runs),
 #      BENCH_THREADS (4 ingest threads), BENCH_DISK (where the store and the
-#      index live: a real disk, default $TMPDIR or /tmp).
+#      index live: a real disk, default $TMPDIR or /tmp), BENCH_LAKE_DIR (keep
+#      the lake in this directory: the first run ingests and leaves it there,
+#      later runs with the same count and size skip the ingest and only rebuild
+#      or catch up the index, then search; remove the directory to start over;
+#      BENCH_LAKE_REINDEX=1 also drops the index so it is rebuilt).
 # Quick run: BENCH_LAKE_COUNT=5000 BENCH_LAKE_GREPS=5 bench/lake.sh build
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,14 +28,28 @@ size=${BENCH_LAKE_SIZE:-10000}
 queries=${BENCH_LAKE_QUERIES:-1000}
 greps=${BENCH_LAKE_GREPS:-20}
 threads=${BENCH_THREADS:-4}
-disk=$(mktemp -d "${BENCH_DISK:-${TMPDIR:-/tmp}}/strata-bench-lake.XXXXXX")
-trap 'rm -rf "$disk"' EXIT
+reuse=()
+if [ -n "${BENCH_LAKE_DIR:-}" ]; then
+  disk=$BENCH_LAKE_DIR
+  mkdir -p "$disk"
+  # The marker names what was ingested; anything else starts from an empty lake.
+  if [ "$(cat "$disk/ingested" 2>/dev/null)" = "$count $size" ]; then
+    reuse=(--reuse)
+    [ "${BENCH_LAKE_REINDEX:-0}" = 1 ] && rm -f "$disk/index.sqlite" "$disk/index.sqlite-wal" "$disk/index.sqlite-shm"
+  else
+    rm -rf "$disk/store" "$disk/index.sqlite" "$disk/index.sqlite-wal" "$disk/index.sqlite-shm" "$disk/ingested"
+  fi
+else
+  disk=$(mktemp -d "${BENCH_DISK:-${TMPDIR:-/tmp}}/strata-bench-lake.XXXXXX")
+  trap 'rm -rf "$disk"' EXIT
+fi
 trap 'exit 130' INT TERM HUP
 
-echo "== lake: $count documents of ~$size bytes, $queries queries ($threads ingest threads; store and index in $disk)"
+echo "== lake: $count documents of ~$size bytes, $queries queries ($threads ingest threads; store and index in $disk${reuse:+; reusing its ingested lake})"
 "$bench" "file://$disk/store" --count "$count" --size "$size" --queries "$queries" \
-  --threads "$threads" --index "$disk/index.sqlite" --terms "$disk/terms" | tee "$disk/bench.out"
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" "$disk/bench.out" | head -n 1; }
+  --threads "$threads" --index "$disk/index.sqlite" --terms "$disk/terms" ${reuse[@]+"${reuse[@]}"} | tee "$disk/bench.out"
+[ ${#reuse[@]} -eq 0 ] && echo "$count $size" >"$disk/ingested"
+field() { sed -n "s/.*kind=all.*$1=\([0-9.]*\).*/\1/p" "$disk/bench.out" | head -n 1; }
 p50=$(field p50_ms)
 p99=$(field p99_ms)
 
@@ -64,8 +82,16 @@ out = open(sys.argv[1]).read()
 ing = dict(re.findall(r'(\w+)=([0-9.]+)', out.splitlines()[0]))
 p50, p99, gp50 = float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 g = sorted(float(x) for x in open(sys.argv[5]))
-print(f"ingest           {int(ing['docs'])} docs, {float(ing['bytes'])/1e9:.2f} GB in {float(ing['seconds']):.1f} s: "
-      f"{float(ing['docs_per_s']):.0f} docs/s, {float(ing['MB_per_s']):.1f} MB/s")
+if 'sync_seconds' in ing:
+    print(f"ingest           reused {int(ing['docs'])} docs; index caught up in {float(ing['sync_seconds']):.1f} s")
+else:
+    print(f"ingest           {int(ing['docs'])} docs, {float(ing['bytes'])/1e9:.2f} GB in {float(ing['seconds']):.1f} s: "
+          f"{float(ing['docs_per_s']):.0f} docs/s, {float(ing['MB_per_s']):.1f} MB/s")
+for line in out.splitlines():
+    if line.startswith('lake search kind='):
+        f = dict(re.findall(r'(\w+)=([0-9a-z.]+)', line))
+        print(f"search {f['kind']:<9} p50 {float(f['p50_ms']):7.2f} ms, p90 {float(f['p90_ms']):7.2f}, "
+              f"p99 {float(f['p99_ms']):7.2f}, max {float(f['max_ms']):7.2f} ({f['queries']} queries, {f['hits_mean']} hits)")
 print(f"lake search      p50 {p50:.2f} ms, p99 {p99:.2f} ms (target p99 < 20 ms: {'met' if p99 < 20 else 'NOT met'})")
 print(f"grep -rlw        p50 {gp50:.0f} ms over {len(g)} runs (min {g[0]:.0f}, max {g[-1]:.0f})")
 ratio = gp50 / p50 if p50 > 0 else float('inf')
