@@ -383,7 +383,7 @@ int cli_repo(int argc, char **argv) {
         if (!rc) rc = st_record_verify(rec, a.id, &report, &problems);
         if (rc) rc = cli_fail(rc);
         else {
-            fwrite(report.data, 1, report.len, stdout);
+            if (report.len) fwrite(report.data, 1, report.len, stdout);
             printf("%s/%s/%s: %d problem%s\n", a.entity, a.project, a.id, problems,
                    problems == 1 ? "" : "s");
             rc = problems ? st_exit_code(ST_ECORRUPT) : 0;
