@@ -248,6 +248,8 @@ int st_lake_open(st_store_t *store, const st_lake_opts_t *opts, st_lake_t **out)
     if (!lake) return st_error(ST_ENOMEM, "lake: out of memory");
     lake->store = store;
     pthread_mutex_init(&lake->lock, NULL);
+    pthread_mutex_init(&lake->jlock, NULL);
+    lake->pending_tail = &lake->pending;
     const char *ip = opts && opts->index_path ? opts->index_path : getenv("STRATA_LAKE_INDEX");
     if (ip && *ip) {
         lake->index_path = strdup(ip);
@@ -272,5 +274,6 @@ void st_lake_close(st_lake_t *lake) {
     st_lake_types_free(lake->types, lake->ntypes);
     free(lake->index_path);
     pthread_mutex_destroy(&lake->lock);
+    pthread_mutex_destroy(&lake->jlock);
     free(lake);
 }

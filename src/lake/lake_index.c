@@ -26,6 +26,13 @@ static const char schema_sql[] =
 static const char drop_sql[] = "DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS meta_kv;"
                                "DROP TABLE IF EXISTS entries; DROP TABLE IF EXISTS lake_state;";
 
+/* The index of a large lake is a GB or more: searches that touch many rows
+ * read it through a memory map rather than a read() per page, with a page
+ * cache that holds the hot b-tree levels and doclists between queries. */
+static const char tuning_sql[] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                 "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;"
+                                 "PRAGMA mmap_size=2147418112;";
+
 int lk_sql_error(st_lake_t *lake, const char *what) {
     int code = lake->db ? sqlite3_errcode(lake->db) : SQLITE_ERROR;
     return st_error(code == SQLITE_NOMEM ? ST_ENOMEM : ST_EIO, "lake index %s: %s: %s",
@@ -45,34 +52,51 @@ static int prep(st_lake_t *lake, const char *sql, sqlite3_stmt **st) {
     return ST_OK;
 }
 
-/* Runs a prepared statement to completion and finalizes it. */
-static int done(st_lake_t *lake, sqlite3_stmt *st) {
+int lk_stmt(st_lake_t *lake, int slot, const char *sql, sqlite3_stmt **st) {
+    if (!lake->stmts[slot] && sqlite3_prepare_v3(lake->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                                 &lake->stmts[slot], NULL) != SQLITE_OK) {
+        lake->stmts[slot] = NULL;
+        *st = NULL;
+        return lk_sql_error(lake, "prepare");
+    }
+    *st = lake->stmts[slot];
+    return ST_OK;
+}
+
+static void release(sqlite3_stmt *st) {
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Runs a statement of lk_stmt to completion (it stays prepared). */
+static int done_cached(st_lake_t *lake, sqlite3_stmt *st) {
     int r = sqlite3_step(st);
     int rc = r == SQLITE_DONE || r == SQLITE_ROW ? ST_OK : lk_sql_error(lake, "write");
-    sqlite3_finalize(st);
+    release(st);
     return rc;
 }
 
 int lk_index_get_state(st_lake_t *lake, const char *key, char *out, size_t cap) {
     sqlite3_stmt *st;
     *out = 0;
-    int rc = prep(lake, "SELECT value FROM lake_state WHERE key = ?", &st);
+    int rc = lk_stmt(lake, LK_ST_GET_STATE, "SELECT value FROM lake_state WHERE key = ?", &st);
     if (rc) return rc;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
     else if (r != SQLITE_DONE) rc = lk_sql_error(lake, "read state");
-    sqlite3_finalize(st);
+    release(st);
     return rc;
 }
 
 int lk_index_set_state(st_lake_t *lake, const char *key, const char *value) {
     sqlite3_stmt *st;
-    int rc = prep(lake, "INSERT OR REPLACE INTO lake_state(key, value) VALUES (?, ?)", &st);
+    int rc = lk_stmt(lake, LK_ST_SET_STATE,
+                     "INSERT OR REPLACE INTO lake_state(key, value) VALUES (?, ?)", &st);
     if (rc) return rc;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-    return done(lake, st);
+    return done_cached(lake, st);
 }
 
 uint64_t lk_index_position(st_lake_t *lake) {
@@ -100,7 +124,7 @@ static int try_open(st_lake_t *lake) {
         return lk_sql_error(lake, "open");
     sqlite3_busy_timeout(lake->db, 30000);
     int rc;
-    if ((rc = exec(lake, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"))) return rc;
+    if ((rc = exec(lake, tuning_sql))) return rc;
     if ((rc = exec(lake, "BEGIN IMMEDIATE"))) return rc;
     char ver[16] = "", uuid[64] = "";
     rc = exec(lake, schema_sql);
@@ -115,6 +139,9 @@ static int try_open(st_lake_t *lake) {
         if (!rc) rc = lk_index_set_position(lake, 0);
     }
     if (!rc) rc = exec(lake, "COMMIT");
+    /* Journal numbers below this one are taken (a store gallops past any
+     * written since). */
+    if (!rc) lake->jnext = lk_index_position(lake) + 1;
     return rc;
 }
 
@@ -142,6 +169,10 @@ int lk_index_open(st_lake_t *lake) {
 }
 
 void lk_index_close(st_lake_t *lake) {
+    for (int i = 0; i < LK_ST_COUNT; i++) {
+        sqlite3_finalize(lake->stmts[i]);
+        lake->stmts[i] = NULL;
+    }
     if (lake->db) sqlite3_close(lake->db);
     lake->db = NULL;
 }
@@ -153,25 +184,25 @@ int lk_index_clear(st_lake_t *lake) {
 static int find_rid(st_lake_t *lake, const char *id, sqlite3_int64 *rid) {
     sqlite3_stmt *st;
     *rid = 0;
-    int rc = prep(lake, "SELECT rid FROM entries WHERE id = ?", &st);
+    int rc = lk_stmt(lake, LK_ST_FIND_RID, "SELECT rid FROM entries WHERE id = ?", &st);
     if (rc) return rc;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) *rid = sqlite3_column_int64(st, 0);
     else if (r != SQLITE_DONE) rc = lk_sql_error(lake, "find entry");
-    sqlite3_finalize(st);
+    release(st);
     return rc;
 }
 
 static int drop_search_rows(st_lake_t *lake, sqlite3_int64 rid) {
     sqlite3_stmt *st;
-    int rc = prep(lake, "DELETE FROM fts WHERE rowid = ?", &st);
+    int rc = lk_stmt(lake, LK_ST_DELETE_FTS, "DELETE FROM fts WHERE rowid = ?", &st);
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, rid);
-    if ((rc = done(lake, st))) return rc;
-    if ((rc = prep(lake, "DELETE FROM meta_kv WHERE rid = ?", &st))) return rc;
+    if ((rc = done_cached(lake, st))) return rc;
+    if ((rc = lk_stmt(lake, LK_ST_DELETE_KV, "DELETE FROM meta_kv WHERE rid = ?", &st))) return rc;
     sqlite3_bind_int64(st, 1, rid);
-    return done(lake, st);
+    return done_cached(lake, st);
 }
 
 struct kv_ctx {
@@ -198,15 +229,15 @@ int lk_index_put(st_lake_t *lake, const st_lake_entry_t *e, const char *text, si
     sqlite3_stmt *st;
     if (rid) {
         if (!(rc = drop_search_rows(lake, rid)))
-            rc = prep(lake,
-                      "UPDATE entries SET data_type = ?2, subpath = ?3, path = ?4, size = ?5,"
-                      " deleted = ?6, doc = ?7 WHERE id = ?1",
-                      &st);
+            rc = lk_stmt(lake, LK_ST_UPDATE_ENTRY,
+                         "UPDATE entries SET data_type = ?2, subpath = ?3, path = ?4, size = ?5,"
+                         " deleted = ?6, doc = ?7 WHERE id = ?1",
+                         &st);
     } else {
-        rc = prep(lake,
-                  "INSERT INTO entries(id, data_type, subpath, path, size, deleted, doc)"
-                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                  &st);
+        rc = lk_stmt(lake, LK_ST_INSERT_ENTRY,
+                     "INSERT INTO entries(id, data_type, subpath, path, size, deleted, doc)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     &st);
     }
     if (!rc) {
         sqlite3_bind_text(st, 1, e->id, -1, SQLITE_STATIC);
@@ -216,7 +247,7 @@ int lk_index_put(st_lake_t *lake, const st_lake_entry_t *e, const char *text, si
         sqlite3_bind_int64(st, 5, (sqlite3_int64)e->size);
         sqlite3_bind_int(st, 6, e->deleted);
         sqlite3_bind_text(st, 7, doc, -1, SQLITE_STATIC);
-        rc = done(lake, st);
+        rc = done_cached(lake, st);
         if (!rc && !rid) rid = sqlite3_last_insert_rowid(lake->db);
     }
     free(doc);
@@ -225,21 +256,24 @@ int lk_index_put(st_lake_t *lake, const st_lake_entry_t *e, const char *text, si
     if ((rc = lk_parse_metadata(e->metadata_json, &meta))) return rc;
     st_buf_t words = ST_BUF_INIT;
     lk_metadata_words(meta, &words);
-    rc = prep(lake, "INSERT INTO fts(rowid, name, content, meta) VALUES (?, ?, ?, ?)", &st);
+    rc = lk_stmt(lake, LK_ST_INSERT_FTS,
+                 "INSERT INTO fts(rowid, name, content, meta) VALUES (?, ?, ?, ?)", &st);
     if (!rc) {
         sqlite3_bind_int64(st, 1, rid);
         sqlite3_bind_text(st, 2, e->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, text ? text : "", text ? (int)text_len : 0, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, words.data ? (char *)words.data : "", (int)words.len,
                           SQLITE_STATIC);
-        rc = done(lake, st);
+        rc = done_cached(lake, st);
     }
     st_buf_free(&words);
-    if (!rc) rc = prep(lake, "INSERT INTO meta_kv(rid, key, value) VALUES (?, ?, ?)", &st);
+    if (!rc)
+        rc = lk_stmt(lake, LK_ST_INSERT_KV, "INSERT INTO meta_kv(rid, key, value) VALUES (?, ?, ?)",
+                     &st);
     if (!rc) {
         struct kv_ctx c = {lake, st, rid};
         rc = lk_metadata_each(meta, put_kv, &c);
-        sqlite3_finalize(st);
+        release(st);
     }
     json_decref(meta);
     return rc;
@@ -251,9 +285,10 @@ int lk_index_remove(st_lake_t *lake, const char *id) {
     if (rc || !rid) return rc;
     if ((rc = drop_search_rows(lake, rid))) return rc;
     sqlite3_stmt *st;
-    if ((rc = prep(lake, "DELETE FROM entries WHERE rid = ?", &st))) return rc;
+    if ((rc = lk_stmt(lake, LK_ST_DELETE_ENTRY, "DELETE FROM entries WHERE rid = ?", &st)))
+        return rc;
     sqlite3_bind_int64(st, 1, rid);
-    return done(lake, st);
+    return done_cached(lake, st);
 }
 
 int lk_index_list(st_lake_t *lake, const char *type, const char *subpath, bool recursive,

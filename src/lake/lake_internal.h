@@ -15,12 +15,47 @@
 #define LK_IDENTITY_KEY "lake/.lake.json"
 #define LK_ID_META "lake-id"
 
+/* Statements a handle prepares once and reuses (the hot ones of ingest and
+ * search). */
+enum {
+    LK_ST_FIND_RID,
+    LK_ST_INSERT_ENTRY,
+    LK_ST_UPDATE_ENTRY,
+    LK_ST_DELETE_ENTRY,
+    LK_ST_INSERT_FTS,
+    LK_ST_DELETE_FTS,
+    LK_ST_INSERT_KV,
+    LK_ST_DELETE_KV,
+    LK_ST_GET_STATE,
+    LK_ST_SET_STATE,
+    LK_ST_SEARCH,
+    LK_ST_COUNT
+};
+
+/* A change whose journal record is written and whose index update waits
+ * for the next batch (lake_journal.c); it lives on its writer's stack. */
+typedef struct lk_pending {
+    uint64_t seq;
+    const char *id;
+    const st_lake_entry_t *e; /* NULL: removed */
+    const uint8_t *content;
+    size_t len;
+    bool done; /* applied (or given up to the next sync); read under lock */
+    struct lk_pending *next;
+} lk_pending_t;
+
 struct st_lake {
     st_store_t *store;
     sqlite3 *db;
     char *index_path;
-    pthread_mutex_t lock; /* db, jnext, types */
-    uint64_t jnext;       /* next journal number to try; 0 until known */
+    pthread_mutex_t lock; /* db (and its statements), types */
+    /* Journal appends and the queue of index updates they leave. Taken
+     * alone or inside `lock`, never the other way round, so one writer's
+     * journal fsync runs while another applies a batch to the index. */
+    pthread_mutex_t jlock;
+    uint64_t jnext; /* next journal number to try */
+    lk_pending_t *pending, **pending_tail; /* in journal order */
+    sqlite3_stmt *stmts[LK_ST_COUNT]; /* prepared once, see lk_stmt */
     char uuid[ST_UUID_STR_LEN + 1];
     char **types; /* registered (non built-in) types */
     size_t ntypes;
@@ -73,12 +108,18 @@ int lk_index_list(st_lake_t *lake, const char *type, const char *subpath, bool r
                   st_lake_entry_t **out, size_t *n);
 int lk_index_stats(st_lake_t *lake, st_lake_stats_t *out);
 int lk_sql_error(st_lake_t *lake, const char *what);
+/* The handle's statement in `slot`, prepared from sql on first use; the
+ * caller resets it (sqlite3_reset + sqlite3_clear_bindings) when done. */
+int lk_stmt(st_lake_t *lake, int slot, const char *sql, sqlite3_stmt **st);
 
 /* ---- journal (lake_journal.c) ---- */
 /* Appends a record of `op` on `id` and applies `e` (NULL: removed) to the
  * index in the same step. */
 int lk_journal_commit(st_lake_t *lake, const char *op, const char *id, const st_lake_entry_t *e,
                       const uint8_t *content, size_t len);
+/* Applies the queued index updates in one transaction; caller holds the
+ * lock. */
+void lk_apply_pending_locked(st_lake_t *lake);
 /* Replays new journal records into the index; caller holds the lock. */
 int lk_sync_locked(st_lake_t *lake);
 int lk_reindex_locked(st_lake_t *lake);

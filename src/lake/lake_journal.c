@@ -58,8 +58,8 @@ int lk_journal_commit(st_lake_t *lake, const char *op, const char *id, const st_
                       const uint8_t *content, size_t len) {
     char key[128], when[64], text[256];
     st_format_timestamp(st_now_us(), 6, true, when, sizeof when);
-    pthread_mutex_lock(&lake->lock);
-    if (!lake->jnext) lake->jnext = lk_index_position(lake) + 1;
+    pthread_mutex_lock(&lake->jlock);
+    if (!lake->jnext) lake->jnext = 1; /* known from the index since open */
     int rc = ST_OK;
     uint64_t seq = 0;
     for (int attempt = 0; attempt < 1000; attempt++) {
@@ -78,23 +78,52 @@ int lk_journal_commit(st_lake_t *lake, const char *op, const char *id, const st_
         rc = ST_ECONFLICT;
     }
     if (rc) {
-        pthread_mutex_unlock(&lake->lock);
+        pthread_mutex_unlock(&lake->jlock);
         return st_error_prefix(rc, "lake entry %s: written, but its journal record failed "
                                    "(other indexes see it after a reindex)",
                                id);
     }
     lake->jnext = seq + 1;
-    /* The index is a cache: if it cannot follow now, the next sync replays. */
-    if (lk_index_begin(lake) == ST_OK) {
-        uint64_t pos = lk_index_position(lake);
-        int irc = apply(lake, id, e, content, len);
-        if (!irc && pos + 1 == seq) irc = lk_index_set_position(lake, seq);
-        if (!irc) irc = lk_index_commit(lake);
-        if (irc) lk_index_rollback(lake);
-    }
+    /* Queued in journal order; whoever takes the index lock next applies
+     * everything queued in one transaction (one FTS5 segment, one WAL
+     * commit), so writers waiting on the lock mostly find their work done. */
+    lk_pending_t item = {.seq = seq, .id = id, .e = e, .content = content, .len = len};
+    *lake->pending_tail = &item;
+    lake->pending_tail = &item.next;
+    pthread_mutex_unlock(&lake->jlock);
+    pthread_mutex_lock(&lake->lock);
+    if (!item.done) lk_apply_pending_locked(lake);
     pthread_mutex_unlock(&lake->lock);
     st_error_clear();
     return ST_OK;
+}
+
+void lk_apply_pending_locked(st_lake_t *lake) {
+    pthread_mutex_lock(&lake->jlock);
+    lk_pending_t *list = lake->pending;
+    lake->pending = NULL;
+    lake->pending_tail = &lake->pending;
+    pthread_mutex_unlock(&lake->jlock);
+    if (!list) return;
+    /* The index is a cache: if it cannot follow now, the next sync replays
+     * from the position, which only moves over applied records. */
+    if (lk_index_begin(lake) == ST_OK) {
+        uint64_t start = lk_index_position(lake), pos = start;
+        int irc = ST_OK;
+        for (lk_pending_t *p = list; p && !irc; p = p->next) {
+            irc = apply(lake, p->id, p->e, p->content, p->len);
+            if (!irc && pos + 1 == p->seq) pos = p->seq;
+        }
+        if (!irc && pos != start) irc = lk_index_set_position(lake, pos);
+        if (!irc) irc = lk_index_commit(lake);
+        if (irc) lk_index_rollback(lake);
+    }
+    /* Each item lives on a writer's stack until it sees done (under lock). */
+    for (lk_pending_t *p = list, *next; p; p = next) {
+        next = p->next;
+        p->done = true;
+    }
+    st_error_clear();
 }
 
 int lk_refresh(st_lake_t *lake, const char *id) {
@@ -132,7 +161,14 @@ static int read_record_id(st_lake_t *lake, uint64_t seq, char *id, bool *found) 
     return rc;
 }
 
+static void advance_jnext(st_lake_t *lake, uint64_t next) {
+    pthread_mutex_lock(&lake->jlock);
+    if (lake->jnext < next) lake->jnext = next;
+    pthread_mutex_unlock(&lake->jlock);
+}
+
 int lk_sync_locked(st_lake_t *lake) {
+    lk_apply_pending_locked(lake); /* this handle's own changes, without reading them back */
     uint64_t pos = lk_index_position(lake);
     if (pos == 0) {
         bool any;
@@ -168,7 +204,7 @@ int lk_sync_locked(st_lake_t *lake) {
             break;
         }
         pos += n;
-        if (lake->jnext < pos + 1) lake->jnext = pos + 1;
+        advance_jnext(lake, pos + 1);
         if (!found) break;
     }
     free(ids);
@@ -201,7 +237,7 @@ int lk_reindex_locked(st_lake_t *lake) {
         lk_index_rollback(lake);
         return rc;
     }
-    lake->jnext = head + 1;
+    advance_jnext(lake, head + 1);
     return ST_OK;
 }
 

@@ -89,32 +89,46 @@ void st_lake_hits_free(st_lake_hit_t *hits, size_t n) {
 
 static int run(st_lake_t *lake, const char *fts_query, const char *query,
                const st_lake_search_opts_t *o, st_lake_hit_t **out, size_t *n) {
-    st_buf_t sql = ST_BUF_INIT;
     /* The ranking runs over every match; snippets and entry rows are made
      * only for the few that survive the LIMIT (SQLite would otherwise
-     * compute a snippet per match before sorting). */
-    st_buf_append_str(&sql, "WITH top AS MATERIALIZED (SELECT fts.rowid AS rid, bm25(fts, " W_NAME ", " W_CONTENT
-                            ", " W_META ") AS score FROM fts JOIN entries e ON e.rid = fts.rowid"
-                            " WHERE fts MATCH ?1 AND e.deleted = 0");
-    if (o->data_type) st_buf_append_str(&sql, " AND e.data_type = ?4");
-    if (o->subpath && *o->subpath)
-        st_buf_append_str(&sql, " AND (e.subpath = ?5 OR substr(e.subpath, 1, length(?5) + 1) = "
-                                "?5 || '/')");
-    for (size_t i = 0; i < o->nmeta; i++)
-        st_buf_printf(&sql,
-                      " AND e.rid IN (SELECT rid FROM meta_kv WHERE key = ?%zu AND value = ?%zu)",
-                      7 + 2 * i, 8 + 2 * i);
-    st_buf_append_str(&sql, " ORDER BY score LIMIT ?6)"
-                            " SELECT e.doc, snippet(fts, -1, ?2, ?3, '…', 16), top.score"
-                            " FROM top JOIN fts ON fts.rowid = top.rid JOIN entries e"
-                            " ON e.rid = top.rid WHERE fts MATCH ?1 ORDER BY top.score");
-    st_buf_append_byte(&sql, 0);
+     * compute a snippet per match before sorting). Tombstones have no FTS
+     * row, so without filters the ranking needs nothing but the FTS table:
+     * no entries row is looked up per match. */
+    bool filtered = o->data_type || (o->subpath && *o->subpath) || o->nmeta;
+    static const char tail[] = " ORDER BY score LIMIT ?6)"
+                               " SELECT e.doc, snippet(fts, -1, ?2, ?3, '…', 16), top.score"
+                               " FROM top JOIN fts ON fts.rowid = top.rid JOIN entries e"
+                               " ON e.rid = top.rid WHERE fts MATCH ?1 ORDER BY top.score";
+    static const char rank_plain[] = "WITH top AS MATERIALIZED (SELECT rowid AS rid, bm25(fts, " W_NAME
+                                     ", " W_CONTENT ", " W_META ") AS score FROM fts"
+                                     " WHERE fts MATCH ?1";
     sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(lake->db, (const char *)sql.data, -1, &st, NULL) == SQLITE_OK
+    int rc;
+    if (!filtered) {
+        char sql[sizeof rank_plain + sizeof tail];
+        snprintf(sql, sizeof sql, "%s%s", rank_plain, tail);
+        if ((rc = lk_stmt(lake, LK_ST_SEARCH, sql, &st))) return rc;
+    } else {
+        st_buf_t sql = ST_BUF_INIT;
+        st_buf_append_str(&sql, "WITH top AS MATERIALIZED (SELECT fts.rowid AS rid, bm25(fts, " W_NAME
+                                ", " W_CONTENT ", " W_META ") AS score FROM fts JOIN entries e"
+                                " ON e.rid = fts.rowid WHERE fts MATCH ?1 AND e.deleted = 0");
+        if (o->data_type) st_buf_append_str(&sql, " AND e.data_type = ?4");
+        if (o->subpath && *o->subpath)
+            st_buf_append_str(&sql, " AND (e.subpath = ?5 OR substr(e.subpath, 1, length(?5) + 1)"
+                                    " = ?5 || '/')");
+        for (size_t i = 0; i < o->nmeta; i++)
+            st_buf_printf(&sql,
+                          " AND e.rid IN (SELECT rid FROM meta_kv WHERE key = ?%zu AND value = ?%zu)",
+                          7 + 2 * i, 8 + 2 * i);
+        st_buf_append_str(&sql, tail);
+        st_buf_append_byte(&sql, 0);
+        rc = sqlite3_prepare_v2(lake->db, (const char *)sql.data, -1, &st, NULL) == SQLITE_OK
                  ? ST_OK
                  : lk_sql_error(lake, "search");
-    st_buf_free(&sql);
-    if (rc) return rc;
+        st_buf_free(&sql);
+        if (rc) return rc;
+    }
     sqlite3_bind_text(st, 1, fts_query, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, o->mark_open ? o->mark_open : "[", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, o->mark_close ? o->mark_close : "]", -1, SQLITE_STATIC);
@@ -160,7 +174,12 @@ static int run(st_lake_t *lake, const char *fts_query, const char *query,
                                           query, m)
                                : lk_sql_error(lake, "search");
     }
-    sqlite3_finalize(st);
+    if (filtered) {
+        sqlite3_finalize(st);
+    } else {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
     if (rc) {
         st_lake_hits_free(hits, count);
         return rc;
