@@ -125,6 +125,7 @@ static int try_open(st_lake_t *lake) {
     sqlite3_busy_timeout(lake->db, 30000);
     int rc;
     if ((rc = exec(lake, tuning_sql))) return rc;
+    if ((rc = lk_rank_register(lake))) return rc;
     if ((rc = exec(lake, "BEGIN IMMEDIATE"))) return rc;
     char ver[16] = "", uuid[64] = "";
     rc = exec(lake, schema_sql);

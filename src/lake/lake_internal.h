@@ -112,6 +112,10 @@ int lk_sql_error(st_lake_t *lake, const char *what);
  * caller resets it (sqlite3_reset + sqlite3_clear_bindings) when done. */
 int lk_stmt(st_lake_t *lake, int slot, const char *sql, sqlite3_stmt **st);
 
+/* ---- ranking (lake_rank.c) ---- */
+/* Registers the lk_bm25() FTS5 ranking function on the handle's database. */
+int lk_rank_register(st_lake_t *lake);
+
 /* ---- journal (lake_journal.c) ---- */
 /* Appends a record of `op` on `id` and applies `e` (NULL: removed) to the
  * index in the same step. */

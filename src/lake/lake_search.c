@@ -11,6 +11,11 @@
 #define W_CONTENT "1.0"
 #define W_META "3.0"
 
+/* How many matches a query ranks, newest first: bounded so that a query
+ * matching most of a large lake answers in milliseconds (scoring costs about
+ * a microsecond per match). */
+#define RANK_WINDOW 4000
+
 static bool searchable(const char *s, size_t n) {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -89,30 +94,26 @@ void st_lake_hits_free(st_lake_hit_t *hits, size_t n) {
 
 static int run(st_lake_t *lake, const char *fts_query, const char *query,
                const st_lake_search_opts_t *o, st_lake_hit_t **out, size_t *n) {
-    /* The ranking runs over every match; snippets and entry rows are made
-     * only for the few that survive the LIMIT (SQLite would otherwise
-     * compute a snippet per match before sorting). Tombstones have no FTS
-     * row, so without filters the ranking needs nothing but the FTS table:
-     * no entries row is looked up per match. */
+    /* Ranking: the RANK_WINDOW newest matches (highest rowid; FTS5 yields
+     * them in that order and stops at the limit), scored by lk_bm25, which
+     * also bounds what it reads to weigh each phrase. Snippets and entry
+     * rows are made only for the few that survive the LIMIT. Tombstones have
+     * no FTS row, so without filters the ranking needs nothing but the FTS
+     * table: no entries row is looked up per match. */
     bool filtered = o->data_type || (o->subpath && *o->subpath) || o->nmeta;
-    static const char tail[] = " ORDER BY score LIMIT ?6)"
+    static const char score[] = "lk_bm25(fts, (SELECT min(rid) FROM entries), (SELECT max(rid)"
+                                " FROM entries), " W_NAME ", " W_CONTENT ", " W_META ") AS score";
+    static const char tail[] = " ORDER BY fts.rowid DESC LIMIT ?7),"
+                               " top AS MATERIALIZED (SELECT rid, score FROM cand ORDER BY score"
+                               " LIMIT ?6)"
                                " SELECT e.doc, snippet(fts, -1, ?2, ?3, '…', 16), top.score"
                                " FROM top JOIN fts ON fts.rowid = top.rid JOIN entries e"
                                " ON e.rid = top.rid WHERE fts MATCH ?1 ORDER BY top.score";
-    static const char rank_plain[] = "WITH top AS MATERIALIZED (SELECT rowid AS rid, bm25(fts, " W_NAME
-                                     ", " W_CONTENT ", " W_META ") AS score FROM fts"
-                                     " WHERE fts MATCH ?1";
-    sqlite3_stmt *st;
-    int rc;
-    if (!filtered) {
-        char sql[sizeof rank_plain + sizeof tail];
-        snprintf(sql, sizeof sql, "%s%s", rank_plain, tail);
-        if ((rc = lk_stmt(lake, LK_ST_SEARCH, sql, &st))) return rc;
-    } else {
-        st_buf_t sql = ST_BUF_INIT;
-        st_buf_append_str(&sql, "WITH top AS MATERIALIZED (SELECT fts.rowid AS rid, bm25(fts, " W_NAME
-                                ", " W_CONTENT ", " W_META ") AS score FROM fts JOIN entries e"
-                                " ON e.rid = fts.rowid WHERE fts MATCH ?1 AND e.deleted = 0");
+    st_buf_t sql = ST_BUF_INIT;
+    st_buf_printf(&sql, "WITH cand AS MATERIALIZED (SELECT fts.rowid AS rid, %s FROM fts", score);
+    if (filtered) {
+        st_buf_append_str(&sql, " JOIN entries e ON e.rid = fts.rowid WHERE fts MATCH ?1"
+                                " AND e.deleted = 0");
         if (o->data_type) st_buf_append_str(&sql, " AND e.data_type = ?4");
         if (o->subpath && *o->subpath)
             st_buf_append_str(&sql, " AND (e.subpath = ?5 OR substr(e.subpath, 1, length(?5) + 1)"
@@ -120,15 +121,23 @@ static int run(st_lake_t *lake, const char *fts_query, const char *query,
         for (size_t i = 0; i < o->nmeta; i++)
             st_buf_printf(&sql,
                           " AND e.rid IN (SELECT rid FROM meta_kv WHERE key = ?%zu AND value = ?%zu)",
-                          7 + 2 * i, 8 + 2 * i);
-        st_buf_append_str(&sql, tail);
-        st_buf_append_byte(&sql, 0);
+                          8 + 2 * i, 9 + 2 * i);
+    } else {
+        st_buf_append_str(&sql, " WHERE fts MATCH ?1");
+    }
+    st_buf_append_str(&sql, tail);
+    st_buf_append_byte(&sql, 0);
+    sqlite3_stmt *st;
+    int rc;
+    if (!filtered) {
+        rc = lk_stmt(lake, LK_ST_SEARCH, (const char *)sql.data, &st);
+    } else {
         rc = sqlite3_prepare_v2(lake->db, (const char *)sql.data, -1, &st, NULL) == SQLITE_OK
                  ? ST_OK
                  : lk_sql_error(lake, "search");
-        st_buf_free(&sql);
-        if (rc) return rc;
     }
+    st_buf_free(&sql);
+    if (rc) return rc;
     sqlite3_bind_text(st, 1, fts_query, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, o->mark_open ? o->mark_open : "[", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, o->mark_close ? o->mark_close : "]", -1, SQLITE_STATIC);
@@ -136,9 +145,10 @@ static int run(st_lake_t *lake, const char *fts_query, const char *query,
     if (o->subpath && *o->subpath) sqlite3_bind_text(st, 5, o->subpath, -1, SQLITE_STATIC);
     size_t limit = o->limit ? o->limit : 20;
     sqlite3_bind_int64(st, 6, (sqlite3_int64)limit);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)(limit > RANK_WINDOW ? limit : RANK_WINDOW));
     for (size_t i = 0; i < o->nmeta; i++) {
-        sqlite3_bind_text(st, (int)(7 + 2 * i), o->meta[i].key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, (int)(8 + 2 * i), o->meta[i].value, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, (int)(8 + 2 * i), o->meta[i].key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, (int)(9 + 2 * i), o->meta[i].value, -1, SQLITE_STATIC);
     }
     st_lake_hit_t *hits = calloc(limit < 64 ? limit : 64, sizeof *hits);
     size_t cap = limit < 64 ? limit : 64, count = 0;
