@@ -33,9 +33,9 @@
  * above metadata, above content). A query matching more than 4,000 entries
  * ranks the 4,000 most recently indexed of them (so that it answers in
  * milliseconds however broad it is), and weighs a phrase found in more than
- * 1,000 entries by an estimate of how many it is in. Before list, search and stats the handle
- * replays the journal from the last position its index saw: when nothing
- * changed that costs one GET of a missing key. So changes made by other
+ * 1,000 entries by an estimate of how many it is in. Before list, search
+ * and stats the handle replays the journal from the last position its
+ * index saw: when nothing changed that costs one GET of a missing key. So changes made by other
  * handles, processes or hosts on the same store show up without reindexing,
  * and an index left behind by a crash (or deleted) catches up or is rebuilt.
  * st_lake_reindex() rebuilds the index from the store alone. A writer that
