@@ -1,7 +1,7 @@
 /* What a scan can learn about a column chunk without decoding data pages: its
- * page counts (the footer's encoding_stats, which the decoded footer does not
- * keep, re-read from the raw footer bytes) and the values of its dictionary
- * page, the exact set of values a fully dictionary-encoded chunk holds. */
+ * page counts (the footer's encoding_stats, or an estimate where a writer left
+ * none) and the values of its dictionary page, the exact set of values a fully
+ * dictionary-encoded chunk holds. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,8 +9,6 @@
 #include "parquet/pq_decode.h"
 #include "parquet/pq_ranges.h"
 #include "parquet/thrift.h"
-
-enum { PAGE_DATA = 0, PAGE_DICTIONARY = 2, PAGE_DATA_V2 = 3 };
 
 /* Dictionaries larger than this are not worth reading just to prune. */
 #define DICT_MAX_BYTES ((uint64_t)16 << 20)
@@ -23,130 +21,6 @@ enum { PAGE_DATA = 0, PAGE_DICTIONARY = 2, PAGE_DATA_V2 = 3 };
     } while (0)
 
 /* ---- page counts ---- */
-
-typedef struct walk {
-    st_pq_chunk_pages_t *out;
-    int ncols, nrg;
-} walk_t;
-
-static int read_enc_stats(th_reader_t *r, int type, st_pq_chunk_pages_t *p) {
-    int et;
-    uint32_t n;
-    TRY(th_list_begin(r, type, &et, &n));
-    p->exact = true;
-    p->all_dictionary = true;
-    p->dict_pages = p->data_pages = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (et != TH_STRUCT) {
-            TRY(th_skip(r, et));
-            continue;
-        }
-        th_struct_t s;
-        TRY(th_struct_begin(r, &s));
-        int32_t ptype = -1, enc = -1, count = 0;
-        for (;;) {
-            int16_t id;
-            int t;
-            TRY(th_field(r, &s, &id, &t));
-            if (t == TH_STOP) break;
-            if (id == 1) TRY(th_read_i32(r, t, &ptype));
-            else if (id == 2) TRY(th_read_i32(r, t, &enc));
-            else if (id == 3) TRY(th_read_i32(r, t, &count));
-            else TRY(th_skip(r, t));
-        }
-        th_struct_end(r);
-        if (count < 0) count = 0;
-        if (ptype == PAGE_DICTIONARY) {
-            p->dict_pages += count;
-        } else if (ptype == PAGE_DATA || ptype == PAGE_DATA_V2) {
-            p->data_pages += count;
-            if (count > 0 && enc != PQ_ENC_RLE_DICTIONARY && enc != PQ_ENC_PLAIN_DICTIONARY)
-                p->all_dictionary = false;
-        }
-    }
-    if (p->dict_pages == 0) p->all_dictionary = false;
-    return ST_OK;
-}
-
-static int walk_meta(th_reader_t *r, int type, st_pq_chunk_pages_t *p) {
-    if (type != TH_STRUCT) return th_skip(r, type);
-    th_struct_t s;
-    TRY(th_struct_begin(r, &s));
-    for (;;) {
-        int16_t id;
-        int t;
-        TRY(th_field(r, &s, &id, &t));
-        if (t == TH_STOP) break;
-        if (id == 13 && t == TH_LIST) TRY(read_enc_stats(r, t, p));
-        else TRY(th_skip(r, t));
-    }
-    th_struct_end(r);
-    return ST_OK;
-}
-
-static int walk_chunk(th_reader_t *r, int type, st_pq_chunk_pages_t *p) {
-    if (type != TH_STRUCT) return th_skip(r, type);
-    th_struct_t s;
-    TRY(th_struct_begin(r, &s));
-    for (;;) {
-        int16_t id;
-        int t;
-        TRY(th_field(r, &s, &id, &t));
-        if (t == TH_STOP) break;
-        if (id == 3 && p) TRY(walk_meta(r, t, p));
-        else TRY(th_skip(r, t));
-    }
-    th_struct_end(r);
-    return ST_OK;
-}
-
-static int walk_row_group(th_reader_t *r, int type, walk_t *w, int rg) {
-    if (type != TH_STRUCT) return th_skip(r, type);
-    th_struct_t s;
-    TRY(th_struct_begin(r, &s));
-    for (;;) {
-        int16_t id;
-        int t;
-        TRY(th_field(r, &s, &id, &t));
-        if (t == TH_STOP) break;
-        if (id == 1 && t == TH_LIST) {
-            int et;
-            uint32_t n;
-            TRY(th_list_begin(r, t, &et, &n));
-            for (uint32_t i = 0; i < n; i++) {
-                st_pq_chunk_pages_t *p =
-                    rg < w->nrg && (int)i < w->ncols ? &w->out[(size_t)rg * (size_t)w->ncols + i] : NULL;
-                TRY(walk_chunk(r, et, p));
-            }
-        } else {
-            TRY(th_skip(r, t));
-        }
-    }
-    th_struct_end(r);
-    return ST_OK;
-}
-
-static int walk_footer(st_pq_file_t *f, walk_t *w) {
-    th_reader_t r;
-    th_init(&r, f->footer.data, f->footer.len);
-    th_struct_t s;
-    TRY(th_struct_begin(&r, &s));
-    for (;;) {
-        int16_t id;
-        int t;
-        TRY(th_field(&r, &s, &id, &t));
-        if (t == TH_STOP) break;
-        if (id == 4 && t == TH_LIST) {
-            int et;
-            uint32_t n;
-            TRY(th_list_begin(&r, t, &et, &n));
-            for (uint32_t i = 0; i < n; i++) TRY(walk_row_group(&r, et, w, (int)i));
-            break; /* nothing after the row groups is needed */
-        }
-        TRY(th_skip(&r, t));
-    }
-    return ST_OK;
-}
 
 static bool has_enc(const pq_chunk_meta_t *m, int enc) {
     for (int i = 0; i < m->num_encodings; i++)
@@ -178,15 +52,19 @@ int st_pq_chunk_pages(st_pq_file_t *f, st_pq_chunk_pages_t *out) {
     int ncols = f->nodes[0].num_children;
     if (ncols != f->num_leaves)
         return st_error(ST_EUNSUPPORTED, "%s: page counts need a flat schema", f->src.name);
-    size_t total = (size_t)f->num_row_groups * (size_t)ncols;
-    memset(out, 0, total * sizeof *out);
-    walk_t w = {out, ncols, f->num_row_groups};
-    int rc = walk_footer(f, &w);
-    if (rc) return st_error_prefix(rc, "%s: footer encoding_stats", f->src.name);
     for (int g = 0; g < f->num_row_groups; g++)
         for (int c = 0; c < ncols; c++) {
+            const pq_chunk_meta_t *m = &f->row_groups[g].chunks[c];
             st_pq_chunk_pages_t *p = &out[(size_t)g * (size_t)ncols + (size_t)c];
-            if (!p->exact) estimate(&f->row_groups[g].chunks[c], p);
+            memset(p, 0, sizeof *p);
+            if (m->has_page_counts) {
+                p->exact = true;
+                p->dict_pages = m->dict_pages;
+                p->data_pages = m->data_pages;
+                p->all_dictionary = m->all_dictionary;
+            } else {
+                estimate(m, p);
+            }
         }
     return ST_OK;
 }
@@ -261,7 +139,7 @@ static int read_dictionary(st_pq_file_t *f, int rg, int col, st_batch_t **out) {
         rc = ST_OK;
         goto done;
     }
-    if (h.type != PAGE_DICTIONARY) goto done; /* no dictionary in this chunk */
+    if (h.type != PQ_PAGE_DICTIONARY) goto done; /* no dictionary in this chunk */
     if (h.compressed < 0 || h.uncompressed < 0 || h.num_values < 0 ||
         (h.encoding != PQ_ENC_PLAIN && h.encoding != PQ_ENC_PLAIN_DICTIONARY)) {
         rc = st_error(ST_ECORRUPT, "bad dictionary page header");

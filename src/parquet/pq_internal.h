@@ -17,6 +17,7 @@ enum pq_physical {
     PQ_FLOAT = 4, PQ_DOUBLE = 5, PQ_BYTE_ARRAY = 6, PQ_FIXED_LEN_BYTE_ARRAY = 7
 };
 enum pq_repetition { PQ_REQUIRED = 0, PQ_OPTIONAL = 1, PQ_REPEATED = 2 };
+enum pq_page_type { PQ_PAGE_DATA = 0, PQ_PAGE_INDEX = 1, PQ_PAGE_DICTIONARY = 2, PQ_PAGE_DATA_V2 = 3 };
 enum pq_converted {
     PQ_CT_NONE = -1, PQ_CT_UTF8 = 0, PQ_CT_MAP = 1, PQ_CT_MAP_KEY_VALUE = 2, PQ_CT_LIST = 3,
     PQ_CT_ENUM = 4, PQ_CT_DECIMAL = 5, PQ_CT_DATE = 6, PQ_CT_TIME_MILLIS = 7,
@@ -91,6 +92,11 @@ typedef struct pq_chunk_meta {
     int64_t file_offset;
     bool has_stats;
     pq_stats_t stats;
+    /* From encoding_stats, when the writer recorded them: pages by kind, and
+     * whether every data page is dictionary-encoded. */
+    bool has_page_counts;
+    int64_t dict_pages, data_pages;
+    bool all_dictionary;
 } pq_chunk_meta_t;
 
 typedef struct pq_row_group {

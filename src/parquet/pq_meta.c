@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parquet/pq_decode.h"
 #include "parquet/pq_internal.h"
 #include "parquet/thrift.h"
 
@@ -364,6 +365,49 @@ static int read_string_list(meta_ctx_t *c, int type, char ***out, int *count) {
     return ST_OK;
 }
 
+/* ColumnMetaData.encoding_stats: a list of PageEncodingStats {page_type,
+ * encoding, count}. Elements of another shape are skipped, not refused: the
+ * counts only guide pruning reports. */
+static int read_page_counts(meta_ctx_t *c, int type, pq_chunk_meta_t *m) {
+    th_reader_t *r = &c->r;
+    int et;
+    uint32_t n;
+    TRY(th_list_begin(r, type, &et, &n));
+    m->has_page_counts = true;
+    m->all_dictionary = true;
+    m->dict_pages = m->data_pages = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (et != TH_STRUCT) {
+            TRY(th_skip(r, et));
+            continue;
+        }
+        th_struct_t s;
+        TRY(th_struct_begin(r, &s));
+        int32_t ptype = -1, enc = -1, count = 0;
+        for (;;) {
+            int16_t id;
+            int t;
+            TRY(th_field(r, &s, &id, &t));
+            if (t == TH_STOP) break;
+            if (id == 1) TRY(th_read_i32(r, t, &ptype));
+            else if (id == 2) TRY(th_read_i32(r, t, &enc));
+            else if (id == 3) TRY(th_read_i32(r, t, &count));
+            else TRY(th_skip(r, t));
+        }
+        th_struct_end(r);
+        if (count < 0) count = 0;
+        if (ptype == PQ_PAGE_DICTIONARY) {
+            m->dict_pages += count;
+        } else if (ptype == PQ_PAGE_DATA || ptype == PQ_PAGE_DATA_V2) {
+            m->data_pages += count;
+            if (count > 0 && enc != PQ_ENC_RLE_DICTIONARY && enc != PQ_ENC_PLAIN_DICTIONARY)
+                m->all_dictionary = false;
+        }
+    }
+    if (m->dict_pages == 0) m->all_dictionary = false;
+    return ST_OK;
+}
+
 static int read_column_meta(meta_ctx_t *c, int type, pq_chunk_meta_t *m, const pq_node_t *leaf) {
     th_reader_t *r = &c->r;
     if (type != TH_STRUCT) return corrupt(c, "column metadata is not a struct");
@@ -415,6 +459,7 @@ static int read_column_meta(meta_ctx_t *c, int type, pq_chunk_meta_t *m, const p
         case 12:
             if (!(rc = read_stats(c, t, &m->stats, leaf->physical, leaf))) m->has_stats = true;
             break;
+        case 13: rc = t == TH_LIST ? read_page_counts(c, t, m) : th_skip(r, t); break;
         default: rc = th_skip(r, t); break;
         }
         if (rc) break;

@@ -35,8 +35,6 @@
 #define PQ_READ_AHEAD ((uint64_t)1 << 20)
 #define PQ_HEADER_PEEK ((uint64_t)4096)
 
-enum { PAGE_DATA = 0, PAGE_INDEX = 1, PAGE_DICTIONARY = 2, PAGE_DATA_V2 = 3 };
-
 typedef struct page_header {
     int32_t type;
     int32_t uncompressed;
@@ -94,25 +92,25 @@ static int read_sub_header(th_reader_t *r, int type, page_header_t *h, int kind)
         int32_t v;
         bool b;
         if ((rc = th_field(r, &s, &id, &t)) || t == TH_STOP) break;
-        if ((kind == PAGE_DATA && id == 5) || (kind == PAGE_DATA_V2 && id == 8)) {
+        if ((kind == PQ_PAGE_DATA && id == 5) || (kind == PQ_PAGE_DATA_V2 && id == 8)) {
             rc = read_page_stats(r, t, &h->stats);
-        } else if (kind == PAGE_DATA_V2 && id == 7) {
+        } else if (kind == PQ_PAGE_DATA_V2 && id == 7) {
             if (!(rc = th_read_bool(r, t, &b))) h->is_compressed = b;
         } else if (t == TH_I32 || t == TH_I16 || t == TH_BYTE) {
             if ((rc = th_read_i32(r, t, &v))) break;
             switch (kind * 100 + id) {
-            case PAGE_DATA * 100 + 1:
-            case PAGE_DICTIONARY * 100 + 1:
-            case PAGE_DATA_V2 * 100 + 1: h->num_values = v; break;
-            case PAGE_DATA * 100 + 2:
-            case PAGE_DICTIONARY * 100 + 2:
-            case PAGE_DATA_V2 * 100 + 4: h->encoding = v; break;
-            case PAGE_DATA * 100 + 3: h->def_encoding = v; break;
-            case PAGE_DATA * 100 + 4: h->rep_encoding = v; break;
-            case PAGE_DATA_V2 * 100 + 2: h->num_nulls = v; break;
-            case PAGE_DATA_V2 * 100 + 3: h->num_rows = v; break;
-            case PAGE_DATA_V2 * 100 + 5: h->def_len = v; break;
-            case PAGE_DATA_V2 * 100 + 6: h->rep_len = v; break;
+            case PQ_PAGE_DATA * 100 + 1:
+            case PQ_PAGE_DICTIONARY * 100 + 1:
+            case PQ_PAGE_DATA_V2 * 100 + 1: h->num_values = v; break;
+            case PQ_PAGE_DATA * 100 + 2:
+            case PQ_PAGE_DICTIONARY * 100 + 2:
+            case PQ_PAGE_DATA_V2 * 100 + 4: h->encoding = v; break;
+            case PQ_PAGE_DATA * 100 + 3: h->def_encoding = v; break;
+            case PQ_PAGE_DATA * 100 + 4: h->rep_encoding = v; break;
+            case PQ_PAGE_DATA_V2 * 100 + 2: h->num_nulls = v; break;
+            case PQ_PAGE_DATA_V2 * 100 + 3: h->num_rows = v; break;
+            case PQ_PAGE_DATA_V2 * 100 + 5: h->def_len = v; break;
+            case PQ_PAGE_DATA_V2 * 100 + 6: h->rep_len = v; break;
             default: break;
             }
         } else {
@@ -142,15 +140,15 @@ static int read_page_header(th_reader_t *r, page_header_t *h) {
         case 2: TRY(th_read_i32(r, t, &h->uncompressed)); break;
         case 3: TRY(th_read_i32(r, t, &h->compressed)); break;
         case 5:
-            TRY(read_sub_header(r, t, h, PAGE_DATA));
+            TRY(read_sub_header(r, t, h, PQ_PAGE_DATA));
             h->has_data = true;
             break;
         case 7:
-            TRY(read_sub_header(r, t, h, PAGE_DICTIONARY));
+            TRY(read_sub_header(r, t, h, PQ_PAGE_DICTIONARY));
             h->has_dict = true;
             break;
         case 8:
-            TRY(read_sub_header(r, t, h, PAGE_DATA_V2));
+            TRY(read_sub_header(r, t, h, PQ_PAGE_DATA_V2));
             h->has_v2 = true;
             break;
         default: TRY(th_skip(r, t)); break; /* crc, index page header, ... */
@@ -400,7 +398,7 @@ static int direct_plain(chunk_reader_t *c, int encoding, const uint8_t *src, siz
 
 static int data_page(chunk_reader_t *c, const page_header_t *h, const uint8_t *src) {
     const pq_node_t *nd = c->node;
-    bool v2 = h->type == PAGE_DATA_V2;
+    bool v2 = h->type == PQ_PAGE_DATA_V2;
     if (v2 ? !h->has_v2 : !h->has_data) return st_error(ST_ECORRUPT, "data page without its header");
     if (h->num_values < 0) return st_error(ST_ECORRUPT, "data page with a negative value count");
     size_t n = (size_t)h->num_values;
@@ -528,7 +526,7 @@ static int read_chunk(chunk_reader_t *c) {
         pos += (uint64_t)(r.p - hp);
         if ((uint64_t)h.compressed > len - pos)
             return st_error(ST_ECORRUPT, "page %d runs past the end of the column chunk", page);
-        bool is_data = h.type == PAGE_DATA || h.type == PAGE_DATA_V2;
+        bool is_data = h.type == PQ_PAGE_DATA || h.type == PQ_PAGE_DATA_V2;
         int64_t rows = h.num_values;
         if (is_data && rows < 0) return st_error(ST_ECORRUPT, "page %d: data page with a negative value count", page);
         if (is_data && rows > m->num_values - c->rows_pos)
@@ -544,13 +542,13 @@ static int read_chunk(chunk_reader_t *c) {
             const uint8_t *src;
             TRY(window(c, pos, (uint64_t)h.compressed, &src));
             switch (h.type) {
-            case PAGE_DICTIONARY:
+            case PQ_PAGE_DICTIONARY:
                 if (!h.has_dict) return st_error(ST_ECORRUPT, "page %d: dictionary page without its header", page);
                 rc = dictionary_page(c, &h, src);
                 __atomic_fetch_add(&f->pages_decoded, 1, __ATOMIC_RELAXED);
                 break;
-            case PAGE_DATA:
-            case PAGE_DATA_V2:
+            case PQ_PAGE_DATA:
+            case PQ_PAGE_DATA_V2:
                 if (c->first_row < 0) c->first_row = c->rows_pos;
                 rc = data_page(c, &h, src);
                 __atomic_fetch_add(&f->pages_decoded, 1, __ATOMIC_RELAXED);
