@@ -50,6 +50,18 @@ static st_field_t fld(const char *name, st_type_id id) {
     return f;
 }
 
+/* Appends row r of b as a JSON object line. */
+static void render_row(const st_batch_t *b, const st_field_t *fs, int nf, int64_t r, st_buf_t *text) {
+    st_buf_append_byte(text, '{');
+    for (int c = 0; c < nf; c++) {
+        if (c) st_buf_append_byte(text, ',');
+        st_json_append_string(text, fs[c].name, strlen(fs[c].name));
+        st_buf_append_byte(text, ':');
+        assert_int_equal(st_col_value_json(&b->cols[c], r, text), 0);
+    }
+    st_buf_append_str(text, "}\n");
+}
+
 /* Scans and renders every row as a JSON object line, concatenated; returns
  * the row count. */
 static int64_t scan_all(st_store_t *s, const char *path, const char *filter, const char *const *cols, int ncols,
@@ -67,18 +79,7 @@ static int64_t scan_all(st_store_t *s, const char *path, const char *filter, con
         assert_int_equal(st_dataset_scan_next(sc, &b), 0);
         if (!b) break;
         assert_int_equal(b->ncols, nf);
-        for (int64_t r = 0; r < b->nrows; r++) {
-            if (text) {
-                st_buf_append_byte(text, '{');
-                for (int c = 0; c < nf; c++) {
-                    if (c) st_buf_append_byte(text, ',');
-                    st_json_append_string(text, fs[c].name, strlen(fs[c].name));
-                    st_buf_append_byte(text, ':');
-                    assert_int_equal(st_col_value_json(&b->cols[c], r, text), 0);
-                }
-                st_buf_append_str(text, "}\n");
-            }
-        }
+        for (int64_t r = 0; text && r < b->nrows; r++) render_row(b, fs, nf, r, text);
         n += b->nrows;
         st_batch_free(b);
     }
@@ -435,14 +436,7 @@ static int64_t oracle(st_store_t *s, const char *path, const char *filter, st_bu
         for (int64_t r = 0; r < b->nrows; r++) {
             if (!sel[r]) continue;
             n++;
-            st_buf_append_byte(text, '{');
-            for (int c = 0; c < nf; c++) {
-                if (c) st_buf_append_byte(text, ',');
-                st_json_append_string(text, fs[c].name, strlen(fs[c].name));
-                st_buf_append_byte(text, ':');
-                assert_int_equal(st_col_value_json(&b->cols[c], r, text), 0);
-            }
-            st_buf_append_str(text, "}\n");
+            render_row(b, fs, nf, r, text);
         }
         free(sel);
         st_batch_free(b);
