@@ -30,10 +30,11 @@
  * Search: a SQLite FTS5 index (a cache file; see st_lake_default_index_path)
  * over the name, the content of text entries (the first ST_LAKE_INDEX_TEXT_MAX
  * bytes) and the metadata's keys and values, ranked by BM25 (name weighted
- * above metadata, above content). A query matching more than 4,000 entries
- * ranks the 4,000 most recently indexed of them (so that it answers in
- * milliseconds however broad it is), and weighs a phrase found in more than
- * 1,000 entries by an estimate of how many it is in. Before list, search
+ * above metadata, above content). So that a query answers in milliseconds
+ * however broad it is, it looks at the 20,000 most recently indexed entries
+ * first (the rest only when those hold fewer matches than it returns), ranks
+ * at most the 1,000 most recent of the matches, and weighs a phrase found in
+ * more than 200 entries by an estimate of how many it is in. Before list, search
  * and stats the handle replays the journal from the last position its
  * index saw: when nothing changed that costs one GET of a missing key. So changes made by other
  * handles, processes or hosts on the same store show up without reindexing,

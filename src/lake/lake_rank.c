@@ -14,7 +14,7 @@
 
 #include "lake/lake_internal.h"
 
-#define DF_EXACT 1000
+#define DF_EXACT 200
 #define K1 1.2
 #define B 0.75
 
@@ -89,16 +89,17 @@ static void lk_bm25(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_conte
     sqlite3_int64 hi = nval > 1 ? sqlite3_value_int64(val[1]) : 0;
     rank_data_t *d;
     int rc = rank_data(api, fts, lo, hi, &d);
-    int ninst = 0, ntok = 0;
-    if (rc == SQLITE_OK) {
-        memset(d->freq, 0, (size_t)d->nphrase * sizeof *d->freq);
-        rc = api->xInstCount(fts, &ninst);
-    }
-    for (int i = 0; rc == SQLITE_OK && i < ninst; i++) {
-        int ip, ic, io;
-        rc = api->xInst(fts, i, &ip, &ic, &io);
-        if (rc == SQLITE_OK && ip >= 0 && ip < d->nphrase)
-            d->freq[ip] += 2 + ic < nval ? sqlite3_value_double(val[2 + ic]) : 1.0;
+    int ntok = 0;
+    /* Per phrase, its own position list (xInst would first merge every
+     * phrase's instances into one sorted array). */
+    for (int ip = 0; rc == SQLITE_OK && ip < d->nphrase; ip++) {
+        Fts5PhraseIter it;
+        int ic, io;
+        double f = 0;
+        rc = api->xPhraseFirst(fts, ip, &it, &ic, &io);
+        for (; rc == SQLITE_OK && ic >= 0; api->xPhraseNext(fts, &it, &ic, &io))
+            f += 2 + ic < nval ? sqlite3_value_double(val[2 + ic]) : 1.0;
+        d->freq[ip] = f;
     }
     if (rc == SQLITE_OK) rc = api->xColumnSize(fts, -1, &ntok);
     if (rc != SQLITE_OK) {

@@ -14,7 +14,11 @@
 /* How many matches a query ranks, newest first: bounded so that a query
  * matching most of a large lake answers in milliseconds (scoring costs about
  * a microsecond per match). */
-#define RANK_WINDOW 4000
+#define RANK_WINDOW 1000
+/* And a query looks at the SCAN_WINDOW newest entries first (a phrase of
+ * common words costs a position-list merge per entry holding both words),
+ * and at the rest only when those hold fewer matches than it returns. */
+#define SCAN_WINDOW 20000
 
 static bool searchable(const char *s, size_t n) {
     for (size_t i = 0; i < n; i++) {
@@ -93,8 +97,10 @@ void st_lake_hits_free(st_lake_hit_t *hits, size_t n) {
 }
 
 static int run(st_lake_t *lake, const char *fts_query, const char *query,
-               const st_lake_search_opts_t *o, st_lake_hit_t **out, size_t *n) {
-    /* Ranking: the RANK_WINDOW newest matches (highest rowid; FTS5 yields
+               const st_lake_search_opts_t *o, sqlite3_int64 span, st_lake_hit_t **out,
+               size_t *n) {
+    /* Ranking: the RANK_WINDOW newest matches among the `span` newest rowids
+     * (0: all) (highest rowid; FTS5 yields
      * them in that order and stops at the limit), scored by lk_bm25, which
      * also bounds what it reads to weigh each phrase. Snippets and entry
      * rows are made only for the few that survive the LIMIT. Tombstones have
@@ -113,6 +119,7 @@ static int run(st_lake_t *lake, const char *fts_query, const char *query,
     st_buf_printf(&sql, "WITH cand AS MATERIALIZED (SELECT fts.rowid AS rid, %s FROM fts", score);
     if (filtered) {
         st_buf_append_str(&sql, " JOIN entries e ON e.rid = fts.rowid WHERE fts MATCH ?1"
+                                " AND fts.rowid > (SELECT max(rid) FROM entries) - ?8"
                                 " AND e.deleted = 0");
         if (o->data_type) st_buf_append_str(&sql, " AND e.data_type = ?4");
         if (o->subpath && *o->subpath)
@@ -121,9 +128,10 @@ static int run(st_lake_t *lake, const char *fts_query, const char *query,
         for (size_t i = 0; i < o->nmeta; i++)
             st_buf_printf(&sql,
                           " AND e.rid IN (SELECT rid FROM meta_kv WHERE key = ?%zu AND value = ?%zu)",
-                          8 + 2 * i, 9 + 2 * i);
+                          9 + 2 * i, 10 + 2 * i);
     } else {
-        st_buf_append_str(&sql, " WHERE fts MATCH ?1");
+        st_buf_append_str(&sql, " WHERE fts MATCH ?1 AND fts.rowid > (SELECT max(rid) FROM"
+                                " entries) - ?8");
     }
     st_buf_append_str(&sql, tail);
     st_buf_append_byte(&sql, 0);
@@ -146,9 +154,10 @@ static int run(st_lake_t *lake, const char *fts_query, const char *query,
     size_t limit = o->limit ? o->limit : 20;
     sqlite3_bind_int64(st, 6, (sqlite3_int64)limit);
     sqlite3_bind_int64(st, 7, (sqlite3_int64)(limit > RANK_WINDOW ? limit : RANK_WINDOW));
+    sqlite3_bind_int64(st, 8, span > 0 ? span : (sqlite3_int64)1 << 62);
     for (size_t i = 0; i < o->nmeta; i++) {
-        sqlite3_bind_text(st, (int)(8 + 2 * i), o->meta[i].key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, (int)(9 + 2 * i), o->meta[i].value, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, (int)(9 + 2 * i), o->meta[i].key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, (int)(10 + 2 * i), o->meta[i].value, -1, SQLITE_STATIC);
     }
     st_lake_hit_t *hits = calloc(limit < 64 ? limit : 64, sizeof *hits);
     size_t cap = limit < 64 ? limit : 64, count = 0;
@@ -218,7 +227,14 @@ int st_lake_search(st_lake_t *lake, const char *query, const st_lake_search_opts
     }
     pthread_mutex_lock(&lake->lock);
     rc = lk_sync_locked(lake);
-    if (!rc) rc = run(lake, (const char *)fq.data, query, &o, out, n);
+    if (!rc) rc = run(lake, (const char *)fq.data, query, &o, SCAN_WINDOW, out, n);
+    /* Too few among the newest entries: everything is searched. */
+    if (!rc && *n < (o.limit ? o.limit : 20)) {
+        st_lake_hits_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        rc = run(lake, (const char *)fq.data, query, &o, 0, out, n);
+    }
     pthread_mutex_unlock(&lake->lock);
     st_buf_free(&fq);
     return rc;
