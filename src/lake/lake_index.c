@@ -178,6 +178,10 @@ void lk_index_close(st_lake_t *lake) {
     lake->db = NULL;
 }
 
+int lk_index_optimize(st_lake_t *lake) {
+    return exec(lake, "INSERT INTO fts(fts) VALUES('optimize')");
+}
+
 int lk_index_clear(st_lake_t *lake) {
     return exec(lake, "DELETE FROM fts; DELETE FROM meta_kv; DELETE FROM entries;");
 }

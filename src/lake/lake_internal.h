@@ -100,6 +100,9 @@ void lk_index_rollback(st_lake_t *lake);
 int lk_index_put(st_lake_t *lake, const st_lake_entry_t *e, const char *text, size_t text_len);
 int lk_index_remove(st_lake_t *lake, const char *id);
 int lk_index_clear(st_lake_t *lake);
+/* Merges the FTS5 index into one segment per term (a query then reads one
+ * doclist per term instead of one per segment). */
+int lk_index_optimize(st_lake_t *lake);
 int lk_index_get_state(st_lake_t *lake, const char *key, char *out, size_t cap);
 int lk_index_set_state(st_lake_t *lake, const char *key, const char *value);
 uint64_t lk_index_position(st_lake_t *lake);

@@ -232,6 +232,8 @@ int lk_reindex_locked(st_lake_t *lake) {
     }
     st_list_close(it);
     if (!rc) rc = lk_index_set_position(lake, head);
+    /* A rebuild is the bulk load after which merging pays most. */
+    if (!rc) rc = lk_index_optimize(lake);
     if (!rc) rc = lk_index_commit(lake);
     if (rc) {
         lk_index_rollback(lake);
