@@ -490,7 +490,8 @@ static int trim_rows(const st_pq_file_t *f, int rg, pq_column_data_t *cd, int64_
         if (cd->offsets) memmove(cd->offsets, cd->offsets + vskip, ((size_t)vkeep + 1) * sizeof *cd->offsets);
     } else {
         size_t w = (size_t)pq_physical_width(cd->physical, cd->type_length);
-        memmove(cd->values.data, cd->values.data + (size_t)vskip * w, (size_t)vkeep * w);
+        /* No values at all (every kept row null): the buffer may be NULL. */
+        if (vkeep > 0) memmove(cd->values.data, cd->values.data + (size_t)vskip * w, (size_t)vkeep * w);
         cd->values.len = (size_t)vkeep * w;
     }
     cd->num_levels = keep;

@@ -1,8 +1,8 @@
 /*
  * Fuzzer regressions: every file in tests/fuzz/regress/ (inputs that once
  * crashed, hung or over-allocated in fuzz_parquet_reader) must now go through
- * open, pq_read_column of every chunk, the footer outputs and a JSON scan with
- * either success or a clean error.
+ * open, pq_read_column of every chunk, page statistics, a window of rows, the
+ * footer outputs and a JSON scan with either success or a clean error.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,6 +49,25 @@ static void run_one(const char *path) {
             if (!clean(rc)) fail_msg("%s: read returned %s: %s", path, st_strerror(rc), st_errmsg());
             if (!rc) pq_column_data_free(&c);
         }
+    /* Page statistics and a window of rows of flat files, as the fuzzer does. */
+    const st_field_t *fields;
+    int nfields;
+    if (st_pq_fields(f, &fields, &nfields) == 0) {
+        for (int g = 0; g < st_pq_num_row_groups(f) && g < 4; g++) {
+            for (int c = 0; c < nfields && c < 8; c++) {
+                st_pq_page_ranges_t pr;
+                rc = st_pq_page_ranges(f, g, c, &pr);
+                if (!clean(rc)) fail_msg("%s: page ranges returned %s: %s", path, st_strerror(rc), st_errmsg());
+                if (!rc) st_pq_page_ranges_free(&pr);
+            }
+            int64_t n = st_pq_row_group_num_rows(f, g);
+            st_batch_t *w;
+            if (n <= 0 || n >= (INT64_C(1) << 40)) continue;
+            rc = st_pq_read_rows(f, g, NULL, 0, n / 3, n - n / 3, &w);
+            if (!clean(rc) && rc != ST_ETYPE) fail_msg("%s: row window returned %s: %s", path, st_strerror(rc), st_errmsg());
+            if (!rc) st_batch_free(w);
+        }
+    }
     st_buf_t b = ST_BUF_INIT;
     assert_int_equal(st_pq_schema_json(f, &b), 0);
     assert_int_equal(st_pq_meta_json(f, &b), 0);
