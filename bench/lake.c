@@ -22,6 +22,7 @@
  * Output, one line each:
  *   lake ingest docs=N bytes=B seconds=S docs_per_s=X MB_per_s=Y
  *     (with --reuse: lake reuse docs=N sync_seconds=S)
+ *   lake optimize seconds=S   (st_lake_optimize after the load, before searching)
  *   lake search kind=K queries=Q p50_ms=A p90_ms=B p99_ms=C max_ms=D mean_ms=E hits_mean=H
  *     (one line per query kind: word, and, phrase, prefix; then kind=all)
  *   lake slow ms=M query=Q   (the ten slowest queries)
@@ -253,6 +254,10 @@ int main(int argc, char **argv) {
         printf("lake ingest docs=%ld bytes=%llu seconds=%.3f docs_per_s=%.1f MB_per_s=%.2f\n",
                g_count, bytes, secs, (double)g_count / secs, (double)bytes / 1e6 / secs);
     }
+    fflush(stdout);
+    t0 = now_s();
+    if (st_lake_optimize(g_lake)) die("lake optimize");
+    printf("lake optimize seconds=%.3f\n", now_s() - t0);
     fflush(stdout);
 
     static const char *kinds[4] = {"word", "and", "phrase", "prefix"};

@@ -88,6 +88,9 @@ else:
     print(f"ingest           {int(ing['docs'])} docs, {float(ing['bytes'])/1e9:.2f} GB in {float(ing['seconds']):.1f} s: "
           f"{float(ing['docs_per_s']):.0f} docs/s, {float(ing['MB_per_s']):.1f} MB/s")
 for line in out.splitlines():
+    if line.startswith('lake optimize'):
+        print(f"index optimize   {float(line.split('=')[1]):.1f} s (st_lake_optimize after the load)")
+for line in out.splitlines():
     if line.startswith('lake search kind='):
         f = dict(re.findall(r'(\w+)=([0-9a-z.]+)', line))
         print(f"search {f['kind']:<9} p50 {float(f['p50_ms']):7.2f} ms, p90 {float(f['p90_ms']):7.2f}, "

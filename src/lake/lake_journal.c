@@ -250,6 +250,14 @@ int st_lake_sync(st_lake_t *lake) {
     return rc;
 }
 
+int st_lake_optimize(st_lake_t *lake) {
+    pthread_mutex_lock(&lake->lock);
+    int rc = lk_sync_locked(lake);
+    if (!rc) rc = lk_index_optimize(lake);
+    pthread_mutex_unlock(&lake->lock);
+    return rc;
+}
+
 int st_lake_reindex(st_lake_t *lake) {
     pthread_mutex_lock(&lake->lock);
     int rc = lk_reindex_locked(lake);
