@@ -34,7 +34,7 @@
  * however broad it is, it looks at the 20,000 most recently indexed entries
  * first (the rest only when those hold fewer matches than it returns), ranks
  * at most the 1,000 most recent of the matches, and weighs a phrase found in
- * more than 200 entries by an estimate of how many it is in. Before list, search
+ * more than 50 entries by an estimate of how many it is in. Before list, search
  * and stats the handle replays the journal from the last position its
  * index saw: when nothing changed that costs one GET of a missing key. So changes made by other
  * handles, processes or hosts on the same store show up without reindexing,

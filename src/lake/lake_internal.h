@@ -29,6 +29,7 @@ enum {
     LK_ST_GET_STATE,
     LK_ST_SET_STATE,
     LK_ST_SEARCH,
+    LK_ST_MAX_RID,
     LK_ST_COUNT
 };
 

@@ -14,7 +14,7 @@
 
 #include "lake/lake_internal.h"
 
-#define DF_EXACT 200
+#define DF_EXACT 50
 #define K1 1.2
 #define B 0.75
 

@@ -97,10 +97,9 @@ void st_lake_hits_free(st_lake_hit_t *hits, size_t n) {
 }
 
 static int run(st_lake_t *lake, const char *fts_query, const char *query,
-               const st_lake_search_opts_t *o, sqlite3_int64 span, st_lake_hit_t **out,
-               size_t *n) {
-    /* Ranking: the RANK_WINDOW newest matches among the `span` newest rowids
-     * (0: all) (highest rowid; FTS5 yields
+               const st_lake_search_opts_t *o, sqlite3_int64 lo, sqlite3_int64 hi,
+               st_lake_hit_t **out, size_t *n) {
+    /* Ranking: the RANK_WINDOW newest matches among rowids (lo, hi] (highest rowid; FTS5 yields
      * them in that order and stops at the limit), scored by lk_bm25, which
      * also bounds what it reads to weigh each phrase. Snippets and entry
      * rows are made only for the few that survive the LIMIT. Tombstones have
@@ -119,7 +118,7 @@ static int run(st_lake_t *lake, const char *fts_query, const char *query,
     st_buf_printf(&sql, "WITH cand AS MATERIALIZED (SELECT fts.rowid AS rid, %s FROM fts", score);
     if (filtered) {
         st_buf_append_str(&sql, " JOIN entries e ON e.rid = fts.rowid WHERE fts MATCH ?1"
-                                " AND fts.rowid > (SELECT max(rid) FROM entries) - ?8"
+                                " AND fts.rowid > ?8 AND fts.rowid <= ?9"
                                 " AND e.deleted = 0");
         if (o->data_type) st_buf_append_str(&sql, " AND e.data_type = ?4");
         if (o->subpath && *o->subpath)
@@ -128,10 +127,9 @@ static int run(st_lake_t *lake, const char *fts_query, const char *query,
         for (size_t i = 0; i < o->nmeta; i++)
             st_buf_printf(&sql,
                           " AND e.rid IN (SELECT rid FROM meta_kv WHERE key = ?%zu AND value = ?%zu)",
-                          9 + 2 * i, 10 + 2 * i);
+                          10 + 2 * i, 11 + 2 * i);
     } else {
-        st_buf_append_str(&sql, " WHERE fts MATCH ?1 AND fts.rowid > (SELECT max(rid) FROM"
-                                " entries) - ?8");
+        st_buf_append_str(&sql, " WHERE fts MATCH ?1 AND fts.rowid > ?8 AND fts.rowid <= ?9");
     }
     st_buf_append_str(&sql, tail);
     st_buf_append_byte(&sql, 0);
@@ -154,10 +152,11 @@ static int run(st_lake_t *lake, const char *fts_query, const char *query,
     size_t limit = o->limit ? o->limit : 20;
     sqlite3_bind_int64(st, 6, (sqlite3_int64)limit);
     sqlite3_bind_int64(st, 7, (sqlite3_int64)(limit > RANK_WINDOW ? limit : RANK_WINDOW));
-    sqlite3_bind_int64(st, 8, span > 0 ? span : (sqlite3_int64)1 << 62);
+    sqlite3_bind_int64(st, 8, lo);
+    sqlite3_bind_int64(st, 9, hi);
     for (size_t i = 0; i < o->nmeta; i++) {
-        sqlite3_bind_text(st, (int)(9 + 2 * i), o->meta[i].key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, (int)(10 + 2 * i), o->meta[i].value, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, (int)(10 + 2 * i), o->meta[i].key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, (int)(11 + 2 * i), o->meta[i].value, -1, SQLITE_STATIC);
     }
     st_lake_hit_t *hits = calloc(limit < 64 ? limit : 64, sizeof *hits);
     size_t cap = limit < 64 ? limit : 64, count = 0;
@@ -208,6 +207,49 @@ static int run(st_lake_t *lake, const char *fts_query, const char *query,
     return ST_OK;
 }
 
+static int max_rid(st_lake_t *lake, sqlite3_int64 *top) {
+    sqlite3_stmt *st;
+    int rc = lk_stmt(lake, LK_ST_MAX_RID, "SELECT coalesce(max(rid), 0) FROM entries", &st);
+    if (rc) return rc;
+    if (sqlite3_step(st) == SQLITE_ROW) *top = sqlite3_column_int64(st, 0);
+    else rc = lk_sql_error(lake, "search");
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int by_score(const void *a, const void *b) {
+    double x = ((const st_lake_hit_t *)a)->score, y = ((const st_lake_hit_t *)b)->score;
+    return x > y ? -1 : x < y;
+}
+
+/* Appends `more` (taken over) to *hits, best first, cut to limit. */
+static int merge_hits(st_lake_hit_t **hits, size_t *n, st_lake_hit_t *more, size_t m,
+                      size_t limit) {
+    if (!m) {
+        free(more);
+        return ST_OK;
+    }
+    st_lake_hit_t *all = realloc(*hits, (*n + m) * sizeof *all);
+    if (!all) {
+        st_lake_hits_free(more, m);
+        return st_error(ST_ENOMEM, "lake search: out of memory");
+    }
+    memcpy(all + *n, more, m * sizeof *more);
+    free(more);
+    size_t total = *n + m;
+    qsort(all, total, sizeof *all, by_score);
+    if (total > limit) {
+        for (size_t i = limit; i < total; i++) {
+            st_lake_entry_free(&all[i].entry);
+            free(all[i].snippet);
+        }
+        total = limit;
+    }
+    *hits = all;
+    *n = total;
+    return ST_OK;
+}
+
 int st_lake_search(st_lake_t *lake, const char *query, const st_lake_search_opts_t *opts,
                    st_lake_hit_t **out, size_t *n) {
     *out = NULL;
@@ -227,13 +269,24 @@ int st_lake_search(st_lake_t *lake, const char *query, const st_lake_search_opts
     }
     pthread_mutex_lock(&lake->lock);
     rc = lk_sync_locked(lake);
-    if (!rc) rc = run(lake, (const char *)fq.data, query, &o, SCAN_WINDOW, out, n);
-    /* Too few among the newest entries: everything is searched. */
-    if (!rc && *n < (o.limit ? o.limit : 20)) {
-        st_lake_hits_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-        rc = run(lake, (const char *)fq.data, query, &o, 0, out, n);
+    sqlite3_int64 top = 0;
+    if (!rc) rc = max_rid(lake, &top);
+    sqlite3_int64 split = top - SCAN_WINDOW, all = (sqlite3_int64)1 << 62;
+    if (!rc) rc = run(lake, (const char *)fq.data, query, &o, split, all, out, n);
+    /* Too few among the newest entries: the older ones are searched too and
+     * the two rankings merged (the scores are on one scale: same query, same
+     * statistics). */
+    size_t limit = o.limit ? o.limit : 20;
+    if (!rc && *n < limit && split > 0) {
+        st_lake_hit_t *older;
+        size_t m;
+        rc = run(lake, (const char *)fq.data, query, &o, -all, split, &older, &m);
+        if (!rc) rc = merge_hits(out, n, older, m, limit);
+        if (rc) {
+            st_lake_hits_free(*out, *n);
+            *out = NULL;
+            *n = 0;
+        }
     }
     pthread_mutex_unlock(&lake->lock);
     st_buf_free(&fq);
