@@ -134,6 +134,27 @@ void st_record_state_free(st_record_state_t *s);
 /* Current state (rolled forward from the log). ST_ENOTFOUND "Record does not
  * exist". */
 int st_record_get_state(st_records_t *r, const char *record_id, st_record_state_t **out);
+/* Where a record stands after one of its events: what an index of records
+ * keeps about it. */
+typedef struct st_record_head {
+    int64_t seq;                 /* log position of the event (0: none) */
+    int version;                 /* current version */
+    st_record_status_t status;
+    int approved_version;        /* latest approved version, 0 if none */
+    int64_t at_us;               /* time of the event at seq */
+} st_record_head_t;
+
+/* The head of a record now (head) and as of the event before (prev,
+ * optional; all zero at seq 1), without reading its history: served from the
+ * handle's cache or the small head part of metadata.json, rolled forward with
+ * one probe of the next log entry. ST_ENOTFOUND "Record does not exist". */
+int st_record_head(st_records_t *r, const char *record_id, st_record_head_t *head,
+                   st_record_head_t *prev);
+/* The same as of the last change this handle made to the record (or the
+ * state it last read), with no store request: what an index wants right
+ * after a change. ST_ENOTFOUND when the handle holds none. */
+int st_record_head_seen(st_records_t *r, const char *record_id, st_record_head_t *head,
+                        st_record_head_t *prev);
 /* metadata.json as JSON text (seed layout: record_id, table_name,
  * current_version, status, created_by, created_at, approved_by, approved_at,
  * rejected_by, rejected_at, history[] of {version, status, created_by,

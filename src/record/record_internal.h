@@ -24,15 +24,17 @@ typedef struct rec_schema_cache {
     st_schema_t *schema;
 } rec_schema_cache_t;
 
-/* The last state this handle saw of a record, and its history already
- * rendered as metadata.json entries: the log only grows, so a writer rolls
- * forward from here (one probe of the next entry) instead of parsing and
- * re-rendering a snapshot whose history grows with every version. */
+/* The head of the last state this handle saw of a record (no history), and
+ * that history already rendered as metadata.json entries: the log only grows,
+ * so a writer copies the head and rolls forward from it (one probe of the next
+ * entry), and the next snapshot appends to the text, instead of parsing and
+ * re-rendering a history that grows with every version. */
 typedef struct rec_state_cache {
     struct rec_state_cache *next;
     char *record_id;
-    struct rec_state *st;
-    st_buf_t hist; /* rendered entries [0, st->s.nhistory) */
+    struct rec_state *st; /* head only (partial, no history) */
+    st_buf_t hist;        /* rendered entries of events 1..st->log_seq */
+    bool has_hist;        /* hist is known */
 } rec_state_cache_t;
 
 struct st_records {
@@ -57,6 +59,14 @@ typedef struct rec_state {
     int cap;              /* allocated history entries */
     bool damaged;         /* the log had a gap or an unreadable event */
     char *damage;         /* first problem, for writers refusing to go on */
+    /* The head, kept by rec_state_apply, so that a state holding only the
+     * events applied since its head was loaded (partial) still knows it. */
+    bool partial;         /* history is a suffix of the log (maybe empty) */
+    int64_t at_us;        /* time of event log_seq */
+    char *version_by;     /* author of current_version */
+    int64_t version_at_us;
+    int approved_version; /* latest approved version, 0 if none */
+    st_record_head_t prev;/* head as of event log_seq - 1 */
 } rec_state_t;
 
 /* An event as read from or written to a log file, with the extra fields the
@@ -104,17 +114,26 @@ int rec_state_from_snapshot(const char *record_id, const char *data, size_t n,
  * when the log is empty. fresh_snapshot (optional) is set when
  * metadata.json already equals the result. */
 int rec_state_load(st_records_t *r, const char *id, rec_state_t **out, bool *fresh_snapshot);
+/* The head of the state for a writer, without parsing the history: the
+ * handle's cache or the head part of metadata.json, rolled forward (then
+ * partial), or a full load when neither is usable. ST_ENOTFOUND as above. */
+int rec_head_load(st_records_t *r, const char *id, rec_state_t **out);
+/* The head of a state in the public form. */
+void rec_state_head(const rec_state_t *st, st_record_head_t *head, st_record_head_t *prev);
 /* Reads events log_seq+1.. into the fold until one is absent. */
 int rec_state_roll_forward(st_records_t *r, const char *id, rec_state_t *st);
 /* Folds every event file listed under log/ (tolerating gaps: st->damaged). */
 int rec_state_fold_log(st_records_t *r, const char *id, rec_state_t **out);
-/* Remembers st (copied) as the latest state of the record. */
+/* Remembers the head of st as the latest state of the record, extending the
+ * rendered history with the events st holds past the cached one. */
 void rec_state_cache_store(st_records_t *r, const char *id, const rec_state_t *st);
 void rec_state_cache_free(st_records_t *r);
 /* Writes metadata.json for the state (a derived cache: failures are not
- * fatal to the change that was already committed). */
+ * fatal to the change that was already committed), from the cached rendered
+ * history when it is at st's position (call rec_state_cache_store first). */
 int rec_state_save(st_records_t *r, const char *id, const rec_state_t *st);
-/* The event that added `version` (NULL if none). */
+/* The event that added `version` (NULL if none, or, for a partial state,
+ * not among the events it holds). */
 const st_record_event_t *rec_state_version_event(const rec_state_t *st, int version);
 /* Deep copy of a history entry's strings. */
 int rec_event_copy_pub(const st_record_event_t *src, st_record_event_t *dst);

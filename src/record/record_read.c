@@ -16,6 +16,16 @@ int st_record_get_state(st_records_t *r, const char *record_id, st_record_state_
     return rc;
 }
 
+int st_record_head(st_records_t *r, const char *record_id, st_record_head_t *head,
+                   st_record_head_t *prev) {
+    if (!r) return st_error(ST_EINVAL, "records: no handle");
+    rec_state_t *st;
+    int rc = rec_head_load(r, record_id, &st);
+    if (!rc) rec_state_head(st, head, prev);
+    rec_state_free(st);
+    return rc;
+}
+
 int st_record_metadata_json(st_records_t *r, const char *record_id, st_buf_t *out) {
     if (!r) return st_error(ST_EINVAL, "records: no handle");
     rec_state_t *st;

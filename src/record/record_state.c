@@ -8,6 +8,8 @@
 #include "record/record_internal.h"
 
 #define SNAP_TAG "  \"snapshot_sha256\": \""
+#define HIST_OPEN ",\n  \"history\": ["
+#define TAIL_OPEN ",\n  \"log_seq\": "
 
 int rec_state_new(const char *record_id, rec_state_t **out) {
     rec_state_t *st = calloc(1, sizeof *st);
@@ -32,6 +34,7 @@ void rec_state_free(rec_state_t *st) {
     free(s->created_by);
     free(s->approved_by);
     free(s->rejected_by);
+    free(st->version_by);
     for (int i = 0; i < s->nhistory; i++)
         event_pub_free(&s->history[i]);
     free(s->history);
@@ -85,6 +88,11 @@ int rec_state_apply(rec_state_t *st, const rec_event_t *ev, const char *file_sha
     int rc = rec_event_copy_pub(e, &s->history[s->nhistory]);
     if (rc) return rc;
     s->nhistory++;
+    st->prev = (st_record_head_t){.seq = st->log_seq,
+                                  .version = s->current_version,
+                                  .status = s->status,
+                                  .approved_version = st->approved_version,
+                                  .at_us = st->at_us};
     switch (e->kind) {
     case ST_EVENT_CREATE:
         if ((rc = set_str(&s->table_name, ev->table_name)) ||
@@ -93,6 +101,8 @@ int rec_state_apply(rec_state_t *st, const rec_event_t *ev, const char *file_sha
         s->created_at_us = e->at_us;
         /* fall through */
     case ST_EVENT_UPDATE:
+        if ((rc = set_str(&st->version_by, e->by))) return rc;
+        st->version_at_us = e->at_us;
         s->current_version = e->version;
         s->status = ST_RECORD_DRAFT;
         if ((rc = set_str(&s->approved_by, NULL)) || (rc = set_str(&s->rejected_by, NULL)))
@@ -100,6 +110,7 @@ int rec_state_apply(rec_state_t *st, const rec_event_t *ev, const char *file_sha
         s->approved_at_us = s->rejected_at_us = 0;
         break;
     case ST_EVENT_APPROVE:
+        st->approved_version = e->version;
         s->status = ST_RECORD_APPROVED;
         if ((rc = set_str(&s->approved_by, e->by)) || (rc = set_str(&s->rejected_by, NULL)))
             return rc;
@@ -114,9 +125,46 @@ int rec_state_apply(rec_state_t *st, const rec_event_t *ev, const char *file_sha
         s->approved_at_us = 0;
         break;
     }
+    st->at_us = e->at_us;
     st->log_seq = e->seq;
     snprintf(st->log_sha256, sizeof st->log_sha256, "%s", file_sha);
     return ST_OK;
+}
+
+/* The head fields of a state read with its whole history (a snapshot), as
+ * rec_state_apply would have kept them. */
+static int head_fold(rec_state_t *st) {
+    st_record_head_t now = {0};
+    const char *vby = NULL;
+    int64_t vat = 0;
+    st->prev = now;
+    for (int i = 0; i < st->s.nhistory; i++) {
+        const st_record_event_t *e = &st->s.history[i];
+        st->prev = now;
+        if (e->kind == ST_EVENT_CREATE || e->kind == ST_EVENT_UPDATE) {
+            now.version = e->version;
+            vby = e->by;
+            vat = e->at_us;
+        }
+        if (e->kind == ST_EVENT_APPROVE) now.approved_version = e->version;
+        now.status = e->status;
+        now.seq = e->seq;
+        now.at_us = e->at_us;
+    }
+    st->at_us = now.at_us;
+    st->approved_version = now.approved_version;
+    st->version_at_us = vat;
+    return set_str(&st->version_by, vby);
+}
+
+void rec_state_head(const rec_state_t *st, st_record_head_t *head, st_record_head_t *prev) {
+    if (head)
+        *head = (st_record_head_t){.seq = st->log_seq,
+                                   .version = st->s.current_version,
+                                   .status = st->s.status,
+                                   .approved_version = st->approved_version,
+                                   .at_us = st->at_us};
+    if (prev) *prev = st->prev;
 }
 
 const st_record_event_t *rec_state_version_event(const rec_state_t *st, int version) {
@@ -159,11 +207,31 @@ static int render_entry(const st_record_event_t *e, bool first, st_buf_t *out) {
     return rc;
 }
 
-/* The document, taking the first `nready` history entries already rendered
- * from `ready` (NULL: none). */
-static int render_with(const rec_state_t *st, const st_buf_t *ready, int nready, st_buf_t *out) {
+/* The head part of the document, after history[]: what a writer needs to go
+ * on from the snapshot without reading the history (rec_head_load). */
+static int render_tail(const rec_state_t *st, st_buf_t *out) {
+    int rc = st_buf_printf(out, ",\n  \"log_seq\": %lld,\n  \"log_sha256\": \"%s\",\n",
+                           (long long)st->log_seq, st->log_sha256);
+    if (!rc) rc = st_buf_append_str(out, "  \"head\": {\"at\": ");
+    if (!rc) rc = put_time(out, st->log_seq ? "" : NULL, st->at_us);
+    if (!rc) rc = st_buf_append_str(out, ", \"version_by\": ");
+    if (!rc) rc = put_str(out, st->version_by);
+    if (!rc) rc = st_buf_append_str(out, ", \"version_at\": ");
+    if (!rc) rc = put_time(out, st->version_by, st->version_at_us);
+    if (!rc)
+        rc = st_buf_printf(out,
+                           ", \"approved_version\": %d, \"prev\": {\"seq\": %lld, \"version\": %d, "
+                           "\"status\": \"%s\", \"approved_version\": %d, \"at\": ",
+                           st->approved_version, (long long)st->prev.seq, st->prev.version,
+                           st_record_status_name(st->prev.status), st->prev.approved_version);
+    if (!rc) rc = put_time(out, st->prev.seq ? "" : NULL, st->prev.at_us);
+    if (!rc) rc = st_buf_append_str(out, "}},\n");
+    return rc;
+}
+
+/* Everything before the history entries. */
+static int render_top(const rec_state_t *st, st_buf_t *out) {
     const st_record_state_t *s = &st->s;
-    size_t start = out->len;
     int rc = st_buf_append_str(out, "{\n  \"record_id\": ");
     if (!rc) rc = put_str(out, s->record_id);
     if (!rc) rc = st_buf_append_str(out, ",\n  \"table_name\": ");
@@ -182,29 +250,39 @@ static int render_with(const rec_state_t *st, const st_buf_t *ready, int nready,
     if (!rc) rc = put_str(out, s->rejected_by);
     if (!rc) rc = st_buf_append_str(out, ",\n  \"rejected_at\": ");
     if (!rc) rc = put_time(out, s->rejected_by, s->rejected_at_us);
-    if (!rc) rc = st_buf_append_str(out, ",\n  \"history\": [");
-    int i = 0;
-    if (!rc && ready && nready > 0 && nready <= s->nhistory) {
-        rc = st_buf_append(out, ready->data, ready->len);
-        i = nready;
+    if (!rc) rc = st_buf_append_str(out, HIST_OPEN);
+    return rc;
+}
+
+/* The entries of st's history past `after` (all of them for after < 0),
+ * then the rest of the document; `any` says whether entries came before. */
+static int render_rest(const rec_state_t *st, int64_t after, bool any, size_t start,
+                       st_buf_t *out) {
+    int rc = ST_OK;
+    for (int i = 0; i < st->s.nhistory && !rc; i++) {
+        const st_record_event_t *e = &st->s.history[i];
+        if (after >= 0 && e->seq <= after) continue;
+        rc = render_entry(e, !any, out);
+        any = true;
     }
-    for (; i < s->nhistory && !rc; i++)
-        rc = render_entry(&s->history[i], i == 0, out);
-    if (!rc) rc = st_buf_append_str(out, s->nhistory ? "\n  ]" : "]");
-    if (!rc)
-        rc = st_buf_printf(out, ",\n  \"log_seq\": %lld,\n  \"log_sha256\": \"%s\",\n",
-                           (long long)st->log_seq, st->log_sha256);
+    if (!rc) rc = st_buf_append_str(out, any ? "\n  ]" : "]");
+    if (!rc) rc = render_tail(st, out);
     if (rc) return rc;
     char hex[65];
     st_sha256_hex(out->data + start, out->len - start, hex);
     return st_buf_printf(out, SNAP_TAG "%s\"\n}\n", hex);
 }
 
-int rec_state_render(const rec_state_t *st, st_buf_t *out) { return render_with(st, NULL, 0, out); }
+int rec_state_render(const rec_state_t *st, st_buf_t *out) {
+    size_t start = out->len;
+    int rc = render_top(st, out);
+    return rc ? rc : render_rest(st, -1, false, start, out);
+}
 
 /* ---- the handle's cache of states ---- */
 
-static int state_clone(const rec_state_t *src, rec_state_t **out) {
+/* The state without its history (partial): O(1) in the length of the log. */
+static int head_clone(const rec_state_t *src, rec_state_t **out) {
     rec_state_t *st;
     int rc = rec_state_new(src->s.record_id, &st);
     if (rc) return rc;
@@ -218,29 +296,22 @@ static int state_clone(const rec_state_t *src, rec_state_t **out) {
     st->log_seq = src->log_seq;
     memcpy(st->log_sha256, src->log_sha256, sizeof st->log_sha256);
     st->damaged = src->damaged;
+    st->partial = true;
+    st->at_us = src->at_us;
+    st->version_at_us = src->version_at_us;
+    st->approved_version = src->approved_version;
+    st->prev = src->prev;
     if ((rc = set_str(&d->table_name, s->table_name)) ||
         (rc = set_str(&d->created_by, s->created_by)) ||
         (rc = set_str(&d->approved_by, s->approved_by)) ||
         (rc = set_str(&d->rejected_by, s->rejected_by)) ||
-        (rc = set_str(&st->damage, src->damage)))
-        goto fail;
-    if (s->nhistory > 0) {
-        int cap = s->nhistory + 8;
-        if (!(d->history = calloc((size_t)cap, sizeof *d->history))) {
-            rc = st_error(ST_ENOMEM, "out of memory");
-            goto fail;
-        }
-        st->cap = cap;
-    }
-    for (int i = 0; i < s->nhistory; i++) {
-        if ((rc = rec_event_copy_pub(&s->history[i], &d->history[i]))) goto fail;
-        d->nhistory = i + 1;
+        (rc = set_str(&st->version_by, src->version_by)) ||
+        (rc = set_str(&st->damage, src->damage))) {
+        rec_state_free(st);
+        return rc;
     }
     *out = st;
     return ST_OK;
-fail:
-    rec_state_free(st);
-    return rc;
 }
 
 #define STATE_CACHE_MAX 64
@@ -261,6 +332,13 @@ void rec_state_cache_free(st_records_t *r) {
     r->nstates = 0;
 }
 
+/* The entry of id (under r->mu). */
+static rec_state_cache_t *cache_find(st_records_t *r, const char *id) {
+    for (rec_state_cache_t *c = r->states; c; c = c->next)
+        if (!strcmp(c->record_id, id)) return c;
+    return NULL;
+}
+
 /* Unlinks the entry of id (under r->mu). */
 static rec_state_cache_t *cache_take(st_records_t *r, const char *id) {
     for (rec_state_cache_t **pp = &r->states; *pp; pp = &(*pp)->next)
@@ -273,51 +351,12 @@ static rec_state_cache_t *cache_take(st_records_t *r, const char *id) {
     return NULL;
 }
 
-void rec_state_cache_store(st_records_t *r, const char *id, const rec_state_t *st) {
-    if (st->damaged) return;
-    rec_state_t *copy;
-    if (state_clone(st, &copy)) {
-        st_error_clear();
-        return;
-    }
-    pthread_mutex_lock(&r->mu);
-    rec_state_cache_t *c = cache_take(r, id);
-    if (c && c->st->log_seq > st->log_seq) { /* someone stored a newer one */
-        c->next = r->states;
-        r->states = c;
-        r->nstates++;
-        pthread_mutex_unlock(&r->mu);
-        rec_state_free(copy);
-        return;
-    }
-    if (!c && (c = calloc(1, sizeof *c)) && !(c->record_id = strdup(id))) {
-        free(c);
-        c = NULL;
-    }
-    if (!c) {
-        pthread_mutex_unlock(&r->mu);
-        rec_state_free(copy);
-        return;
-    }
-    /* Extend the rendered history with the entries it lacks. */
-    int have = c->st ? c->st->s.nhistory : 0;
-    if (have > copy->s.nhistory) {
-        st_buf_reset(&c->hist);
-        have = 0;
-    }
-    int rc = ST_OK;
-    for (int i = have; i < copy->s.nhistory && !rc; i++)
-        rc = render_entry(&copy->s.history[i], i == 0, &c->hist);
-    rec_state_free(c->st);
-    c->st = copy;
-    if (rc) { /* keep the state, forget the text */
-        st_buf_reset(&c->hist);
-    }
+/* Links c first and drops the least recently stored beyond the bound (under
+ * r->mu). */
+static void cache_link(st_records_t *r, rec_state_cache_t *c) {
     c->next = r->states;
     r->states = c;
     r->nstates++;
-    if (rc) st_error_clear();
-    /* Bound the cache: drop the least recently stored. */
     if (r->nstates > STATE_CACHE_MAX) {
         rec_state_cache_t **pp = &r->states;
         while ((*pp)->next)
@@ -326,24 +365,156 @@ void rec_state_cache_store(st_records_t *r, const char *id, const rec_state_t *s
         *pp = NULL;
         r->nstates--;
     }
+}
+
+static rec_state_cache_t *cache_entry_new(const char *id) {
+    rec_state_cache_t *c = calloc(1, sizeof *c);
+    if (c && !(c->record_id = strdup(id))) {
+        free(c);
+        c = NULL;
+    }
+    return c;
+}
+
+/* Whether st holds every event after `seq` up to its own position. */
+static bool holds_after(const rec_state_t *st, int64_t seq) {
+    if (st->log_seq == seq) return true;
+    if (!st->partial) return true;
+    return st->s.nhistory > 0 && st->s.history[0].seq <= seq + 1 &&
+           st->s.history[st->s.nhistory - 1].seq == st->log_seq;
+}
+
+void rec_state_cache_store(st_records_t *r, const char *id, const rec_state_t *st) {
+    if (st->damaged || st->log_seq == 0) return;
+    rec_state_t *head;
+    if (head_clone(st, &head)) {
+        st_error_clear();
+        return;
+    }
+    pthread_mutex_lock(&r->mu);
+    rec_state_cache_t *c = cache_take(r, id);
+    if (c && c->st->log_seq >= st->log_seq) { /* as new or newer already */
+        if (c->st->log_seq == st->log_seq && !c->has_hist && !st->partial) {
+            st_buf_reset(&c->hist);
+            int rc = ST_OK;
+            for (int i = 0; i < st->s.nhistory && !rc; i++)
+                rc = render_entry(&st->s.history[i], i == 0, &c->hist);
+            c->has_hist = rc == ST_OK;
+            if (rc) st_error_clear();
+        }
+        cache_link(r, c);
+        pthread_mutex_unlock(&r->mu);
+        rec_state_free(head);
+        return;
+    }
+    if (!c && !(c = cache_entry_new(id))) {
+        pthread_mutex_unlock(&r->mu);
+        rec_state_free(head);
+        return;
+    }
+    /* Extend the rendered history with the entries it lacks. */
+    int64_t have = c->st && c->has_hist ? c->st->log_seq : -1;
+    if (have < 0 || !holds_after(st, have)) {
+        st_buf_reset(&c->hist);
+        have = st->partial ? -1 : 0;
+    }
+    int rc = ST_OK;
+    if (have >= 0) {
+        bool any = c->hist.len > 0;
+        for (int i = 0; i < st->s.nhistory && !rc; i++) {
+            if (st->s.history[i].seq <= have) continue;
+            rc = render_entry(&st->s.history[i], !any, &c->hist);
+            any = true;
+        }
+    }
+    c->has_hist = have >= 0 && rc == ST_OK;
+    if (rc) st_error_clear();
+    rec_state_free(c->st);
+    c->st = head;
+    cache_link(r, c);
     pthread_mutex_unlock(&r->mu);
 }
 
-/* A copy of the cached state of id, or NULL. */
-static rec_state_t *cache_lookup(st_records_t *r, const char *id) {
+/* Caches a head read from a snapshot with its rendered history text, unless
+ * the handle already knows as much. */
+static void cache_put_text(st_records_t *r, const char *id, const rec_state_t *st,
+                           const char *hist, size_t n) {
+    rec_state_t *head;
+    if (head_clone(st, &head)) {
+        st_error_clear();
+        return;
+    }
+    pthread_mutex_lock(&r->mu);
+    rec_state_cache_t *c = cache_find(r, id);
+    if (!c || c->st->log_seq < st->log_seq || !c->has_hist) {
+        if (c) c = cache_take(r, id);
+        else c = cache_entry_new(id);
+        if (c) {
+            st_buf_reset(&c->hist);
+            c->has_hist = st_buf_append(&c->hist, hist, n) == ST_OK;
+            rec_state_free(c->st);
+            c->st = head;
+            head = NULL;
+            cache_link(r, c);
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    rec_state_free(head);
+    st_error_clear();
+}
+
+/* A head-only copy of the cached state of id, or NULL. */
+static rec_state_t *cache_head(st_records_t *r, const char *id) {
     rec_state_t *copy = NULL;
     pthread_mutex_lock(&r->mu);
-    for (rec_state_cache_t *c = r->states; c; c = c->next)
-        if (!strcmp(c->record_id, id)) {
-            if (state_clone(c->st, &copy)) {
-                st_error_clear();
-                copy = NULL;
-            }
-            break;
-        }
+    rec_state_cache_t *c = cache_find(r, id);
+    if (c && head_clone(c->st, &copy)) {
+        st_error_clear();
+        copy = NULL;
+    }
     pthread_mutex_unlock(&r->mu);
     return copy;
 }
+
+int st_record_head_seen(st_records_t *r, const char *record_id, st_record_head_t *head,
+                        st_record_head_t *prev) {
+    if (!r || !record_id) return st_error(ST_EINVAL, "records: no handle or record id");
+    bool found = false;
+    pthread_mutex_lock(&r->mu);
+    rec_state_cache_t *c = cache_find(r, record_id);
+    if (c) {
+        rec_state_head(c->st, head, prev);
+        found = true;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return found ? ST_OK
+                 : st_error(ST_ENOTFOUND, "%s: this records handle holds no state of it",
+                            record_id);
+}
+
+/* The snapshot document of the cached state (when its history text is
+ * known), appended to out; false when there is none. */
+static bool cache_doc(st_records_t *r, const char *id, st_buf_t *out) {
+    rec_state_t *head = cache_head(r, id);
+    if (!head) return false;
+    size_t start = out->len;
+    bool ok = render_top(head, out) == ST_OK;
+    pthread_mutex_lock(&r->mu);
+    rec_state_cache_t *c = cache_find(r, id);
+    ok = ok && c && c->has_hist && c->st->log_seq == head->log_seq &&
+         st_buf_append(out, c->hist.data, c->hist.len) == ST_OK;
+    bool any = ok && c->hist.len > 0;
+    pthread_mutex_unlock(&r->mu);
+    ok = ok && render_rest(head, head->log_seq, any, start, out) == ST_OK;
+    rec_state_free(head);
+    if (!ok) {
+        st_error_clear();
+        out->len = start;
+    }
+    return ok;
+}
+
+/* ---- reading snapshots ---- */
 
 static const char *jstr(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 
@@ -354,17 +525,15 @@ static int parse_time_or_null(json_t *o, const char *k, int64_t *out) {
     return json_is_string(v) ? st_parse_timestamp(json_string_value(v), 6, out) : ST_EINVAL;
 }
 
-static int snapshot_fill(rec_state_t *st, json_t *o) {
+/* The fields before history[]. */
+static int snapshot_fill_top(rec_state_t *st, json_t *o) {
     st_record_state_t *s = &st->s;
-    json_t *cv = json_object_get(o, "current_version"), *seq = json_object_get(o, "log_seq");
-    json_t *hist = json_object_get(o, "history");
-    const char *lsha = jstr(o, "log_sha256");
-    if (!json_is_integer(cv) || !json_is_integer(seq) || !json_is_array(hist) || !lsha ||
-        strlen(lsha) > 64 || st_record_status_parse(jstr(o, "status"), &s->status))
+    json_t *cv = json_object_get(o, "current_version");
+    if (!json_is_integer(cv) || st_record_status_parse(jstr(o, "status"), &s->status)) {
+        st_error_clear();
         return ST_ECORRUPT;
+    }
     s->current_version = (int)json_integer_value(cv);
-    st->log_seq = json_integer_value(seq);
-    snprintf(st->log_sha256, sizeof st->log_sha256, "%s", lsha);
     if (set_str(&s->table_name, jstr(o, "table_name")) ||
         set_str(&s->created_by, jstr(o, "created_by")) ||
         set_str(&s->approved_by, jstr(o, "approved_by")) ||
@@ -374,6 +543,47 @@ static int snapshot_fill(rec_state_t *st, json_t *o) {
         parse_time_or_null(o, "approved_at", &s->approved_at_us) ||
         parse_time_or_null(o, "rejected_at", &s->rejected_at_us))
         return ST_ECORRUPT;
+    return ST_OK;
+}
+
+static int snapshot_fill_pos(rec_state_t *st, json_t *o) {
+    json_t *seq = json_object_get(o, "log_seq");
+    const char *lsha = jstr(o, "log_sha256");
+    if (!json_is_integer(seq) || !lsha || strlen(lsha) > 64) return ST_ECORRUPT;
+    st->log_seq = json_integer_value(seq);
+    snprintf(st->log_sha256, sizeof st->log_sha256, "%s", lsha);
+    return ST_OK;
+}
+
+/* The "head" object after history[]. */
+static int snapshot_fill_head(rec_state_t *st, json_t *o) {
+    json_t *h = json_object_get(o, "head");
+    json_t *p = json_object_get(h, "prev");
+    json_t *av = json_object_get(h, "approved_version"), *ps = json_object_get(p, "seq");
+    json_t *pv = json_object_get(p, "version"), *pa = json_object_get(p, "approved_version");
+    if (!json_is_object(h) || !json_is_object(p) || !json_is_integer(av) ||
+        !json_is_integer(ps) || !json_is_integer(pv) || !json_is_integer(pa) ||
+        parse_time_or_null(h, "at", &st->at_us) ||
+        parse_time_or_null(h, "version_at", &st->version_at_us) ||
+        parse_time_or_null(p, "at", &st->prev.at_us) ||
+        st_record_status_parse(jstr(p, "status"), &st->prev.status)) {
+        st_error_clear();
+        return ST_ECORRUPT;
+    }
+    st->approved_version = (int)json_integer_value(av);
+    st->prev.seq = json_integer_value(ps);
+    st->prev.version = (int)json_integer_value(pv);
+    st->prev.approved_version = (int)json_integer_value(pa);
+    return set_str(&st->version_by, jstr(h, "version_by")) ? ST_ENOMEM : ST_OK;
+}
+
+static int snapshot_fill(rec_state_t *st, json_t *o) {
+    st_record_state_t *s = &st->s;
+    json_t *hist = json_object_get(o, "history");
+    int rc = snapshot_fill_top(st, o);
+    if (!rc) rc = snapshot_fill_pos(st, o);
+    if (rc) return rc;
+    if (!json_is_array(hist)) return ST_ECORRUPT;
     size_t n = json_array_size(hist);
     if (n > 0) {
         if (!(s->history = calloc(n, sizeof *s->history))) return ST_ENOMEM;
@@ -387,8 +597,10 @@ static int snapshot_fill(rec_state_t *st, json_t *o) {
         if (!json_is_integer(v) || !json_is_integer(q) || !ps || strlen(ps) > 64 ||
             (vs && strlen(vs) > 64) || rec_event_kind_parse(jstr(h, "event"), &e->kind) ||
             st_record_status_parse(jstr(h, "status"), &e->status) ||
-            parse_time_or_null(h, "created_at", &e->at_us))
+            parse_time_or_null(h, "created_at", &e->at_us)) {
+            st_error_clear();
             return ST_ECORRUPT;
+        }
         e->version = (int)json_integer_value(v);
         e->seq = json_integer_value(q);
         snprintf(e->version_sha256, sizeof e->version_sha256, "%s", vs ? vs : "");
@@ -398,12 +610,11 @@ static int snapshot_fill(rec_state_t *st, json_t *o) {
         s->nhistory = (int)i + 1;
         if (!e->by || !e->comment) return ST_ENOMEM;
     }
-    return ST_OK;
+    return head_fold(st) ? ST_ENOMEM : ST_OK;
 }
 
-int rec_state_from_snapshot(const char *record_id, const char *data, size_t n,
-                            rec_state_t **out) {
-    *out = NULL;
+/* Checks the snapshot_sha256 line; *body receives the length it covers. */
+static int snapshot_check(const char *record_id, const char *data, size_t n, size_t *body) {
     size_t tag = strlen(SNAP_TAG), tail = tag + 64 + 4; /* hex, quote, \n}\n */
     if (n < tail || memcmp(data + n - tail, SNAP_TAG, tag) ||
         memcmp(data + n - 4, "\"\n}\n", 4))
@@ -413,6 +624,11 @@ int rec_state_from_snapshot(const char *record_id, const char *data, size_t n,
     if (memcmp(hex, data + n - tail + tag, 64))
         return st_error(ST_ECORRUPT, "%s: metadata.json was changed after it was written",
                         record_id);
+    *body = n - tail;
+    return ST_OK;
+}
+
+static int snapshot_parse(const char *record_id, const char *data, size_t n, rec_state_t **out) {
     json_t *o = json_loadb(data, n, 0, NULL);
     const char *id = jstr(o, "record_id");
     rec_state_t *st = NULL;
@@ -423,6 +639,73 @@ int rec_state_from_snapshot(const char *record_id, const char *data, size_t n,
         rec_state_free(st);
         if (rc == ST_ENOMEM) return st_error(rc, "out of memory");
         return st_error(ST_ECORRUPT, "%s: metadata.json does not hold a valid state", record_id);
+    }
+    *out = st;
+    return ST_OK;
+}
+
+int rec_state_from_snapshot(const char *record_id, const char *data, size_t n,
+                            rec_state_t **out) {
+    *out = NULL;
+    size_t body;
+    int rc = snapshot_check(record_id, data, n, &body);
+    return rc ? rc : snapshot_parse(record_id, data, n, out);
+}
+
+/* Parses data[from, to) wrapped in braces as one JSON object. */
+static json_t *load_part(const char *data, size_t from, size_t to, bool brace_open) {
+    st_buf_t b = ST_BUF_INIT;
+    json_t *o = NULL;
+    if ((brace_open || !st_buf_append_byte(&b, '{')) && !st_buf_append(&b, data + from, to - from) &&
+        !st_buf_append_byte(&b, '}'))
+        o = json_loadb((const char *)b.data, b.len, 0, NULL);
+    st_buf_free(&b);
+    return o;
+}
+
+/* The head of a snapshot (partial state, no history) and where its rendered
+ * history entries lie, parsing only the fields around history[]: the
+ * layout is our own, and a raw newline never occurs inside a JSON string, so
+ * the "\n  " separators of top-level keys are unambiguous. */
+static int head_from_snapshot(const char *record_id, const char *data, size_t n,
+                              rec_state_t **out, size_t *hist_off, size_t *hist_len) {
+    *out = NULL;
+    size_t body;
+    int rc = snapshot_check(record_id, data, n, &body);
+    if (rc) return rc;
+    const char *h = memmem(data, body, HIST_OPEN, strlen(HIST_OPEN));
+    const char *t = NULL;
+    for (size_t i = body; i-- > 0 && !t;)
+        if (data[i] == ',' && body - i >= strlen(TAIL_OPEN) &&
+            !memcmp(data + i, TAIL_OPEN, strlen(TAIL_OPEN)))
+            t = data + i;
+    size_t h0 = h ? (size_t)(h - data) + strlen(HIST_OPEN) : 0;
+    size_t t0 = t ? (size_t)(t - data) : 0;
+    if (!h || !t || t0 < h0 + 1 || body < t0 + 4)
+        return st_error(ST_ECORRUPT, "%s: metadata.json has no head part", record_id);
+    json_t *top = load_part(data, 0, (size_t)(h - data), true);
+    json_t *tail = load_part(data, t0 + 2, body - 2, false);
+    const char *id = jstr(top, "record_id");
+    rec_state_t *st = NULL;
+    rc = (!top || !tail || !id || strcmp(id, record_id)) ? ST_ECORRUPT
+                                                          : rec_state_new(record_id, &st);
+    if (!rc) rc = snapshot_fill_top(st, top);
+    if (!rc) rc = snapshot_fill_pos(st, tail);
+    if (!rc) rc = snapshot_fill_head(st, tail);
+    json_decref(top);
+    json_decref(tail);
+    if (!rc) {
+        st->partial = true;
+        *hist_off = h0;
+        if (t0 == h0 + 1 && data[h0] == ']') *hist_len = 0;
+        else if (t0 >= h0 + 4 && !memcmp(data + t0 - 4, "\n  ]", 4)) *hist_len = t0 - 4 - h0;
+        else rc = ST_ECORRUPT;
+    }
+    if (!rc && st->log_seq < 1) rc = ST_ECORRUPT;
+    if (rc) {
+        rec_state_free(st);
+        if (rc == ST_ENOMEM) return st_error(rc, "out of memory");
+        return st_error(ST_ECORRUPT, "%s: metadata.json has no usable head part", record_id);
     }
     *out = st;
     return ST_OK;
@@ -530,33 +813,21 @@ int rec_state_fold_log(st_records_t *r, const char *id, rec_state_t **out) {
     return ST_OK;
 }
 
-int rec_state_load(st_records_t *r, const char *id, rec_state_t **out, bool *fresh_snapshot) {
-    *out = NULL;
-    if (fresh_snapshot) *fresh_snapshot = false;
-    int rc = st_record_id_validate(id);
-    if (rc) return rc;
-    rec_state_t *st = cache_lookup(r, id);
-    if (st) {
-        int64_t at = st->log_seq;
-        if ((rc = rec_state_roll_forward(r, id, st))) {
-            rec_state_free(st);
-            return rc;
-        }
-        if (at != st->log_seq) rec_state_cache_store(r, id, st);
-        *out = st;
-        return ST_OK;
-    }
-    char *mkey = rec_meta_key(r, id);
-    if (!mkey) return st_error(ST_ENOMEM, "out of memory");
-    st_buf_t buf = ST_BUF_INIT;
-    rc = st_store_get(r->store, mkey, &buf, NULL);
-    free(mkey);
-    if (!rc && rec_state_from_snapshot(id, (const char *)buf.data, buf.len, &st)) {
+/* The full state from the store: the snapshot text already read (meta_rc is
+ * the result of reading it) rolled forward, or a fold of the log. */
+static int load_from_store(st_records_t *r, const char *id, const st_buf_t *meta, int meta_rc,
+                           rec_state_t **out, bool *fresh_snapshot) {
+    rec_state_t *st = NULL;
+    int rc = meta_rc;
+    if (!rc && rec_state_from_snapshot(id, (const char *)meta->data, meta->len, &st)) {
         st_error_clear(); /* a damaged snapshot is only a cache miss */
         st = NULL;
     }
-    st_buf_free(&buf);
-    if (rc && rc != ST_ENOTFOUND) return rc;
+    if (rc == ST_ENOTFOUND) {
+        st_error_clear();
+        rc = ST_OK;
+    }
+    if (rc) return rc;
     bool from_snapshot = st != NULL;
     if (!st && (rc = rec_state_fold_log(r, id, &st))) return rc;
     int64_t before = st->log_seq;
@@ -574,29 +845,107 @@ int rec_state_load(st_records_t *r, const char *id, rec_state_t **out, bool *fre
     return ST_OK;
 }
 
+static int get_meta(st_records_t *r, const char *id, st_buf_t *buf) {
+    char *mkey = rec_meta_key(r, id);
+    if (!mkey) return st_error(ST_ENOMEM, "out of memory");
+    int rc = st_store_get(r->store, mkey, buf, NULL);
+    free(mkey);
+    return rc;
+}
+
+int rec_state_load(st_records_t *r, const char *id, rec_state_t **out, bool *fresh_snapshot) {
+    *out = NULL;
+    if (fresh_snapshot) *fresh_snapshot = false;
+    int rc = st_record_id_validate(id);
+    if (rc) return rc;
+    /* The cached head and history text make the document a reader would
+     * otherwise fetch; the log is append-only, so rolling it forward makes
+     * it current. */
+    rec_state_t *st = NULL;
+    st_buf_t buf = ST_BUF_INIT;
+    if (cache_doc(r, id, &buf) && snapshot_parse(id, (const char *)buf.data, buf.len, &st)) {
+        st_error_clear();
+        st = NULL;
+    }
+    if (st) {
+        st_buf_free(&buf);
+        int64_t at = st->log_seq;
+        if ((rc = rec_state_roll_forward(r, id, st))) {
+            rec_state_free(st);
+            return rc;
+        }
+        if (at != st->log_seq) rec_state_cache_store(r, id, st);
+        *out = st;
+        return ST_OK;
+    }
+    st_buf_reset(&buf);
+    rc = get_meta(r, id, &buf);
+    rc = load_from_store(r, id, &buf, rc, out, fresh_snapshot);
+    st_buf_free(&buf);
+    return rc;
+}
+
+int rec_head_load(st_records_t *r, const char *id, rec_state_t **out) {
+    *out = NULL;
+    int rc = st_record_id_validate(id);
+    if (rc) return rc;
+    rec_state_t *st = cache_head(r, id);
+    if (!st) {
+        st_buf_t buf = ST_BUF_INIT;
+        size_t off = 0, len = 0;
+        rc = get_meta(r, id, &buf);
+        if (!rc && !head_from_snapshot(id, (const char *)buf.data, buf.len, &st, &off, &len))
+            cache_put_text(r, id, st, (const char *)buf.data + off, len);
+        if (!st) { /* no usable head part: read it all */
+            st_error_clear();
+            rc = load_from_store(r, id, &buf, rc, out, NULL);
+            st_buf_free(&buf);
+            return rc;
+        }
+        st_buf_free(&buf);
+    }
+    int64_t at = st->log_seq;
+    if ((rc = rec_state_roll_forward(r, id, st))) {
+        rec_state_free(st);
+        return rc;
+    }
+    if (at != st->log_seq) rec_state_cache_store(r, id, st);
+    *out = st;
+    return ST_OK;
+}
+
 int rec_state_save(st_records_t *r, const char *id, const rec_state_t *st) {
     char *key = rec_meta_key(r, id);
     st_buf_t buf = ST_BUF_INIT;
-    int rc = key ? ST_OK : st_error(ST_ENOMEM, "out of memory");
-    bool done = false;
+    int rc = key ? render_top(st, &buf) : st_error(ST_ENOMEM, "out of memory");
+    bool done = false, newer = false, any = false;
     if (!rc) {
         pthread_mutex_lock(&r->mu);
-        for (rec_state_cache_t *c = r->states; c && !done; c = c->next) {
-            if (strcmp(c->record_id, id)) continue;
-            int n = c->st->s.nhistory;
-            /* The cached text is of the same log, so a prefix of ours. */
-            if (n <= st->s.nhistory && c->st->log_seq <= st->log_seq && c->hist.len > 0) {
-                rc = render_with(st, &c->hist, n, &buf);
-                done = true;
-            }
+        rec_state_cache_t *c = cache_find(r, id);
+        if (c && c->st->log_seq > st->log_seq) {
+            newer = true;
+        } else if (c && c->has_hist && c->st->log_seq == st->log_seq) {
+            rc = st_buf_append(&buf, c->hist.data, c->hist.len);
+            any = c->hist.len > 0;
+            done = true;
         }
         pthread_mutex_unlock(&r->mu);
     }
-    if (!rc && !done) rc = rec_state_render(st, &buf);
+    rec_state_t *full = NULL;
+    if (!rc && newer) {
+        /* A later change through this handle writes a later snapshot. */
+    } else if (!rc && done) {
+        rc = render_rest(st, st->log_seq, any, 0, &buf);
+    } else if (!rc) {
+        st_buf_reset(&buf);
+        if (st->partial && !(rc = rec_state_load(r, id, &full, NULL))) st = full;
+        if (!rc) rc = rec_state_render(st, &buf);
+    }
     /* A snapshot readers rebuild from the log: a crash may lose it, so it
      * need not be durable (the log entry already is). */
     st_put_opts_t o = {.mode = ST_PUT_PLAIN, .content_type = "application/json", .no_sync = true};
-    if (!rc) rc = st_store_put(r->store, key, buf.data, buf.len, &o, NULL);
+    if (!rc && !newer) rc = st_store_put(r->store, key, buf.data, buf.len, &o, NULL);
+    rec_state_free(full);
     st_buf_free(&buf);
     free(key);
     return rc;

@@ -169,10 +169,7 @@ static int64_t event_time(const rec_state_t *st) {
     int64_t now = st_now_us();
     /* Keep times non-decreasing along the log, so "as of" reads agree with
      * the order of events even when clocks of writers differ a little. */
-    if (st && st->s.nhistory > 0) {
-        int64_t last = st->s.history[st->s.nhistory - 1].at_us;
-        if (now < last) now = last;
-    }
+    if (st && st->log_seq > 0 && now < st->at_us) now = st->at_us;
     return now;
 }
 
@@ -347,6 +344,10 @@ static int version_taken(st_records_t *r, const char *id, rec_state_t **stp, int
     rec_state_t *st = *stp;
     if ((rc = rec_state_roll_forward(r, id, st))) return rc;
     if (st->damaged) return refuse_damaged(id, st);
+    /* The events after the head this writer loaded are all held (partial
+     * states keep what they roll forward over), and version was the next
+     * one then: whoever added it did so in one of them. */
+    rec_state_cache_store(r, id, st);
     if (!rec_state_version_event(st, version)) {
         rec_event_t ev;
         if ((rc = event_from_orphan(r, id, version, &ev))) return rc;
@@ -451,7 +452,7 @@ int st_record_update(st_records_t *r, const char *record_id, const st_batch_t *b
         (rc = check_comment(comment)))
         return rc;
     rec_state_t *st = NULL;
-    if ((rc = rec_state_load(r, record_id, &st, NULL))) return rc;
+    if ((rc = rec_head_load(r, record_id, &st))) return rc;
     const st_schema_t *schema = NULL;
     st_schema_t *owned = NULL;
     rec_event_t ev;
@@ -510,15 +511,14 @@ static int decide(st_records_t *r, const char *id, const char *by, const char *c
         (rc = check_comment(comment)))
         return rc;
     rec_state_t *st = NULL;
-    if ((rc = rec_state_load(r, id, &st, NULL))) return rc;
+    if ((rc = rec_head_load(r, id, &st))) return rc;
     int seen_version = st->s.current_version;
     rec_event_t ev;
     memset(&ev, 0, sizeof ev);
     if (st->damaged) rc = refuse_damaged(id, st);
     if (!rc) rc = refuse_decision(id, st, kind);
     if (!rc && kind == ST_EVENT_APPROVE && r->approver_not_author) {
-        const st_record_event_t *e = rec_state_version_event(st, seen_version);
-        if (e && !strcmp(e->by, by))
+        if (st->version_by && !strcmp(st->version_by, by))
             rc = st_error(ST_ECONFLICT,
                           "Approver is the author of %s v%d: %s may not approve their own version",
                           id, seen_version, by);
@@ -535,13 +535,13 @@ static int decide(st_records_t *r, const char *id, const char *by, const char *c
     }
     if (!rc) {
         rc = commit_event(r, id, st, &ev);
+        if (rc == ST_ECONFLICT) rec_state_cache_store(r, id, st);
         if (rc == ST_ECONFLICT && !(rc = refuse_decision(id, st, kind))) {
             /* Still a draft, but not the one we saw: a newer version came in. */
-            const st_record_event_t *e = rec_state_version_event(st, st->s.current_version);
             char at[40] = "";
-            if (e) rec_format_time(e->at_us, at);
+            if (st->version_by) rec_format_time(st->version_at_us, at);
             rc = st_error(ST_ECONFLICT, "Record changed: %s is now v%d (draft) by %s at %s", id,
-                          st->s.current_version, e ? e->by : "?", at);
+                          st->s.current_version, st->version_by ? st->version_by : "?", at);
         }
         if (!rc) save_snapshot(r, id, st);
     }

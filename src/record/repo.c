@@ -289,10 +289,15 @@ static int change(st_repo_t *r, int op, const char *entity_type, const char *pro
     bool indexed = true;
     if (rc == ST_OK || rc == ST_ECONFLICT || rc == ST_EEXIST) {
         char *msg = rc ? strdup(st_errmsg()) : NULL;
-        st_record_state_t *s = NULL;
-        int irc = st_record_get_state(rec, record_id, &s);
-        if (!irc) irc = repo_index_state(r, dir, s);
-        st_record_state_free(s);
+        /* The state the change committed (or lost to) is in the handle's
+         * cache: no second read of the record. */
+        st_record_head_t head, prev;
+        int irc = st_record_head_seen(rec, record_id, &head, &prev);
+        if (irc == ST_ENOTFOUND) {
+            st_error_clear();
+            irc = st_record_head(rec, record_id, &head, &prev);
+        }
+        if (!irc) irc = repo_index_head(r, dir, record_id, &head, &prev);
         indexed = irc == ST_OK;
         if (rc) st_error(rc, "%s", msg ? msg : "conflict");
         else st_error_clear();

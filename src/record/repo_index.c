@@ -17,25 +17,6 @@ char *repo_index_dir(const st_repo_t *r, const char *entity, const char *project
     return d;
 }
 
-/* The entry the first n events of s give. */
-static void entry_at(const st_record_state_t *s, int n, st_repo_entry_t *e) {
-    memset(e, 0, sizeof *e);
-    e->record_id = s->record_id;
-    for (int i = 0; i < n; i++) {
-        const st_record_event_t *ev = &s->history[i];
-        if ((ev->kind == ST_EVENT_CREATE || ev->kind == ST_EVENT_UPDATE) && ev->version > e->version)
-            e->version = ev->version;
-        if (ev->kind == ST_EVENT_APPROVE) e->approved_version = ev->version;
-        e->status = ev->status;
-        e->seq = ev->seq;
-        e->updated_at_us = ev->at_us;
-    }
-}
-
-void repo_entry_from_state(const st_record_state_t *s, st_repo_entry_t *e) {
-    entry_at(s, s->nhistory, e);
-}
-
 int repo_marker_key(const char *dir, const st_repo_entry_t *e, st_buf_t *out) {
     return st_buf_printf(out, "%sm/%s~s%010" PRId64 "~%s~%d~%d~%" PRId64, dir, e->record_id, e->seq,
                          st_record_status_name(e->status), e->version, e->approved_version,
@@ -51,23 +32,39 @@ static void delete_quietly(st_repo_t *r, const char *key) {
     if (st_store_delete(r->store, key)) st_error_clear();
 }
 
-int repo_index_state(st_repo_t *r, const char *dir, const st_record_state_t *s) {
-    if (s->nhistory == 0) return ST_OK;
+static void entry_of_head(const char *id, const st_record_head_t *h, st_repo_entry_t *e) {
+    e->record_id = (char *)id;
+    e->seq = h->seq;
+    e->version = h->version;
+    e->status = h->status;
+    e->approved_version = h->approved_version;
+    e->updated_at_us = h->at_us;
+}
+
+int repo_index_head(st_repo_t *r, const char *dir, const char *record_id,
+                    const st_record_head_t *head, const st_record_head_t *prev) {
+    if (head->seq == 0) return ST_OK;
     st_repo_entry_t e;
     st_buf_t key = ST_BUF_INIT;
-    entry_at(s, s->nhistory, &e);
+    entry_of_head(record_id, head, &e);
     int rc = repo_marker_key(dir, &e, &key);
     if (!rc) rc = st_buf_append_byte(&key, 0);
-    if (!rc) rc = put_empty(r, (const char *)key.data, ST_PUT_IF_ABSENT);
+    /* Not fsynced: until the pending marker is removed (a delete, which
+     * syncs the same directory) the listing reads this record from its log,
+     * and a lost marker costs a reindex nothing more than a listing's read. */
+    st_put_opts_t po = {.mode = ST_PUT_IF_ABSENT,
+                        .content_type = "application/octet-stream",
+                        .no_sync = true};
+    if (!rc) rc = st_store_put(r->store, (const char *)key.data, "", 0, &po, NULL);
     if (rc == ST_ECONFLICT) {
         st_error_clear();
         rc = ST_OK;
     }
     /* The marker one event back is now redundant; older leftovers (from
      * racing writers) cost only listing time until a compaction. */
-    if (!rc && s->nhistory > 1) {
+    if (!rc && prev && prev->seq > 0) {
         st_buf_reset(&key);
-        entry_at(s, s->nhistory - 1, &e);
+        entry_of_head(record_id, prev, &e);
         if (!repo_marker_key(dir, &e, &key) && !st_buf_append_byte(&key, 0))
             delete_quietly(r, (const char *)key.data);
     }
@@ -330,8 +327,8 @@ out:
 
 /* Replaces the entry of a record with what its log says (ENOTFOUND: drop). */
 static int resolve(st_repo_t *r, st_records_t *rec, rec_entry_t *re, bool *gone) {
-    st_record_state_t *s = NULL;
-    int rc = st_record_get_state(rec, re->e.record_id, &s);
+    st_record_head_t h;
+    int rc = st_record_head(rec, re->e.record_id, &h, NULL);
     *gone = false;
     if (rc == ST_ENOTFOUND) {
         st_error_clear();
@@ -339,12 +336,7 @@ static int resolve(st_repo_t *r, st_records_t *rec, rec_entry_t *re, bool *gone)
         return ST_OK;
     }
     if (rc) return rc;
-    st_repo_entry_t e;
-    repo_entry_from_state(s, &e);
-    char *id = re->e.record_id;
-    re->e = e;
-    re->e.record_id = id;
-    st_record_state_free(s);
+    entry_of_head(re->e.record_id, &h, &re->e);
     (void)r;
     return ST_OK;
 }

@@ -42,12 +42,12 @@ int repo_target(st_repo_t *r, const char *entity_type, const char *project, st_r
 /* "<index_root>/index/<entity>/<project>/" (malloc'd). */
 char *repo_index_dir(const st_repo_t *r, const char *entity, const char *project);
 
-/* Index entry derived from a record state at its last event. */
-void repo_entry_from_state(const st_record_state_t *s, st_repo_entry_t *e);
 /* Key of the marker for an entry (appended to out, after the index dir). */
 int repo_marker_key(const char *dir, const st_repo_entry_t *e, st_buf_t *out);
-/* Writes the marker of the record's current state (conflict = already there). */
-int repo_index_state(st_repo_t *r, const char *dir, const st_record_state_t *s);
+/* Writes the marker of the record's head (conflict = already there) and
+ * removes the one of prev (optional), now redundant. */
+int repo_index_head(st_repo_t *r, const char *dir, const char *record_id,
+                    const st_record_head_t *head, const st_record_head_t *prev);
 /* Pending marker around a change: begin writes it, end removes it (both
  * best effort on the removal side). */
 int repo_pending_begin(st_repo_t *r, const char *dir, const char *record_id, st_buf_t *key);
