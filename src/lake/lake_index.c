@@ -182,6 +182,11 @@ int lk_index_optimize(st_lake_t *lake) {
     return exec(lake, "INSERT INTO fts(fts) VALUES('optimize')");
 }
 
+void lk_index_checkpoint(st_lake_t *lake) {
+    /* Best effort: readers in other processes may hold the WAL meanwhile. */
+    sqlite3_wal_checkpoint_v2(lake->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+}
+
 int lk_index_clear(st_lake_t *lake) {
     return exec(lake, "DELETE FROM fts; DELETE FROM meta_kv; DELETE FROM entries;");
 }

@@ -104,6 +104,9 @@ int lk_index_clear(st_lake_t *lake);
 /* Merges the FTS5 index into one segment per term (a query then reads one
  * doclist per term instead of one per segment). */
 int lk_index_optimize(st_lake_t *lake);
+/* Moves the WAL into the database and truncates it (after a bulk rewrite,
+ * which leaves a WAL as large as the index). */
+void lk_index_checkpoint(st_lake_t *lake);
 int lk_index_get_state(st_lake_t *lake, const char *key, char *out, size_t cap);
 int lk_index_set_state(st_lake_t *lake, const char *key, const char *value);
 uint64_t lk_index_position(st_lake_t *lake);

@@ -239,6 +239,7 @@ int lk_reindex_locked(st_lake_t *lake) {
         lk_index_rollback(lake);
         return rc;
     }
+    lk_index_checkpoint(lake);
     advance_jnext(lake, head + 1);
     return ST_OK;
 }
@@ -254,6 +255,7 @@ int st_lake_optimize(st_lake_t *lake) {
     pthread_mutex_lock(&lake->lock);
     int rc = lk_sync_locked(lake);
     if (!rc) rc = lk_index_optimize(lake);
+    if (!rc) lk_index_checkpoint(lake);
     pthread_mutex_unlock(&lake->lock);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* Search: the user's query is rewritten into FTS5 syntax (every word quoted,
  * so punctuation can never be read as FTS5 operators or columns), then
- * matched, filtered and ranked by BM25 inside SQLite. */
+ * matched, filtered and ranked by BM25 (lk_bm25, lake_rank.c) inside SQLite,
+ * within bounds that keep broad queries fast (see RANK_WINDOW, SCAN_WINDOW). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,9 +100,9 @@ void st_lake_hits_free(st_lake_hit_t *hits, size_t n) {
 static int run(st_lake_t *lake, const char *fts_query, const char *query,
                const st_lake_search_opts_t *o, sqlite3_int64 lo, sqlite3_int64 hi,
                st_lake_hit_t **out, size_t *n) {
-    /* Ranking: the RANK_WINDOW newest matches among rowids (lo, hi] (highest rowid; FTS5 yields
-     * them in that order and stops at the limit), scored by lk_bm25, which
-     * also bounds what it reads to weigh each phrase. Snippets and entry
+    /* Ranking: the RANK_WINDOW newest matches among rowids (lo, hi] (FTS5
+     * yields them highest rowid first and stops at the limit), scored by
+     * lk_bm25, which also bounds what it reads to weigh each phrase. Snippets and entry
      * rows are made only for the few that survive the LIMIT. Tombstones have
      * no FTS row, so without filters the ranking needs nothing but the FTS
      * table: no entries row is looked up per match. */
