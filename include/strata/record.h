@@ -8,7 +8,9 @@
  *   <root>/<id>/versions/v<N>.parquet   immutable, created put-if-absent
  *   <root>/<id>/log/<seq, 10 digits>.json  one event per file, put-if-absent
  *   <root>/<id>/metadata.json           snapshot of the state the log gives
- *                                       (seed layout; rebuilt from the log)
+ *                                       (seed layout; rebuilt from the log;
+ *                                       with a long history it may lag the
+ *                                       log by a few events, see below)
  *
  * Lifecycle (exactly these rules; messages in quotes are st_errmsg() texts):
  *   create  -> v1, status draft; ST_EEXIST "Record already exists" if it does.
@@ -27,7 +29,11 @@
  * can never both create version N or both approve. The loser gets
  * ST_ECONFLICT naming the state it lost to, and nothing half-written is left
  * that a later operation does not complete. metadata.json is a derived
- * snapshot: readers roll it forward from the log when it is behind.
+ * snapshot: readers roll it forward from the log when it is behind. A change
+ * costs O(1) in the length of the history: writers read only the head of the
+ * state (the handle's cache, or the small "head" part of metadata.json), and
+ * a history over 64 KiB is rewritten about once per (its size / 64 KiB)
+ * changes, at most 32 events behind the log.
  *
  * Integrity: each event holds the SHA-256 of the previous event file and of
  * the version file it adds; st_record_verify() walks the chain.

@@ -22,6 +22,7 @@ typedef struct rec_schema_cache {
     char *record_id;
     char *table_name;
     st_schema_t *schema;
+    int refs; /* the cache's own, and one per update using it */
 } rec_schema_cache_t;
 
 /* The head of the last state this handle saw of a record (no history), and
@@ -35,6 +36,7 @@ typedef struct rec_state_cache {
     struct rec_state *st; /* head only (partial, no history) */
     st_buf_t hist;        /* rendered entries of events 1..st->log_seq */
     bool has_hist;        /* hist is known */
+    int64_t saved_seq;    /* log_seq of the metadata.json last written or read */
 } rec_state_cache_t;
 
 struct st_records {
@@ -139,11 +141,12 @@ const st_record_event_t *rec_state_version_event(const rec_state_t *st, int vers
 int rec_event_copy_pub(const st_record_event_t *src, st_record_event_t *dst);
 
 /* ---- schema of a record (record_write.c) ---- */
-/* The schema from the create event: cached in the handle (then *owned is
- * NULL), or, once the cache is full, parsed for this call (the caller frees
- * *owned). */
+/* The schema from the create event, cached in the handle and held for the
+ * caller until rec_record_schema_done(*hold) (the cache may drop it
+ * meanwhile). */
 int rec_record_schema(st_records_t *r, const char *id, const st_schema_t **schema,
-                      st_schema_t **owned);
+                      rec_schema_cache_t **hold);
+void rec_record_schema_done(st_records_t *r, rec_schema_cache_t *hold);
 
 /* ---- parquet helpers (record_read.c) ---- */
 /* Gets a version file, checks its SHA-256 against `sha` (when non-empty). */

@@ -452,6 +452,7 @@ static void cache_put_text(st_records_t *r, const char *id, const rec_state_t *s
         if (c) {
             st_buf_reset(&c->hist);
             c->has_hist = st_buf_append(&c->hist, hist, n) == ST_OK;
+            c->saved_seq = st->log_seq;
             rec_state_free(c->st);
             c->st = head;
             head = NULL;
@@ -914,17 +915,34 @@ int rec_head_load(st_records_t *r, const char *id, rec_state_t **out) {
     return ST_OK;
 }
 
+/* Whether a snapshot of a history of hist_len bytes, lag events past the one
+ * stored, may wait: rewriting (and hashing, twice) the whole history on every
+ * change would make a change cost O(history). Short histories are written
+ * every time; a long one once its unwritten events outweigh its size / 64 KiB
+ * (so at most ~64 KiB rewritten per change on average), or after 32 events,
+ * so a reader without a cache rolls forward over a few events at most. */
+#define SNAP_SPREAD_BYTES 65536
+#define SNAP_MAX_LAG 32
+static bool snapshot_may_wait(size_t hist_len, int64_t lag) {
+    if (hist_len <= SNAP_SPREAD_BYTES || lag >= SNAP_MAX_LAG) return false;
+    return (uint64_t)lag * SNAP_SPREAD_BYTES < hist_len;
+}
+
 int rec_state_save(st_records_t *r, const char *id, const rec_state_t *st) {
     char *key = rec_meta_key(r, id);
     st_buf_t buf = ST_BUF_INIT;
-    int rc = key ? render_top(st, &buf) : st_error(ST_ENOMEM, "out of memory");
+    int rc = key ? ST_OK : st_error(ST_ENOMEM, "out of memory");
     bool done = false, newer = false, any = false;
     if (!rc) {
         pthread_mutex_lock(&r->mu);
         rec_state_cache_t *c = cache_find(r, id);
         if (c && c->st->log_seq > st->log_seq) {
             newer = true;
-        } else if (c && c->has_hist && c->st->log_seq == st->log_seq) {
+        } else if (c && c->has_hist && c->st->log_seq == st->log_seq &&
+                   snapshot_may_wait(c->hist.len, st->log_seq - c->saved_seq)) {
+            newer = true; /* a later change writes it */
+        } else if (c && c->has_hist && c->st->log_seq == st->log_seq &&
+                   !(rc = render_top(st, &buf))) {
             rc = st_buf_append(&buf, c->hist.data, c->hist.len);
             any = c->hist.len > 0;
             done = true;
@@ -933,7 +951,7 @@ int rec_state_save(st_records_t *r, const char *id, const rec_state_t *st) {
     }
     rec_state_t *full = NULL;
     if (!rc && newer) {
-        /* A later change through this handle writes a later snapshot. */
+        /* A later change writes a later snapshot; readers roll forward. */
     } else if (!rc && done) {
         rc = render_rest(st, st->log_seq, any, 0, &buf);
     } else if (!rc) {
@@ -945,6 +963,12 @@ int rec_state_save(st_records_t *r, const char *id, const rec_state_t *st) {
      * need not be durable (the log entry already is). */
     st_put_opts_t o = {.mode = ST_PUT_PLAIN, .content_type = "application/json", .no_sync = true};
     if (!rc && !newer) rc = st_store_put(r->store, key, buf.data, buf.len, &o, NULL);
+    if (!rc && !newer) {
+        pthread_mutex_lock(&r->mu);
+        rec_state_cache_t *c = cache_find(r, id);
+        if (c && c->saved_seq < st->log_seq) c->saved_seq = st->log_seq;
+        pthread_mutex_unlock(&r->mu);
+    }
     rec_state_free(full);
     st_buf_free(&buf);
     free(key);

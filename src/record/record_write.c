@@ -47,21 +47,40 @@ static int create_event_of(st_records_t *r, const char *id, rec_event_t *ev) {
     return rc;
 }
 
+static void schema_entry_unref(rec_schema_cache_t *c) {
+    if (--c->refs > 0) return;
+    free(c->record_id);
+    free(c->table_name);
+    st_schema_free(c->schema);
+    free(c);
+}
+
+/* Caches the schema (taking it) unless it is there; beyond the bound the
+ * least recently used entry leaves, freed once no update holds it. */
 static void cache_put(st_records_t *r, const char *id, const char *table, st_schema_t **schema) {
     pthread_mutex_lock(&r->mu);
     bool have = false;
     for (rec_schema_cache_t *c = r->schemas; c && !have; c = c->next)
         have = !strcmp(c->record_id, id);
     rec_schema_cache_t *c = NULL;
-    if (!have && r->nschemas < SCHEMA_CACHE_MAX && (c = calloc(1, sizeof *c))) {
+    if (!have && (c = calloc(1, sizeof *c))) {
         c->record_id = strdup(id);
         c->table_name = strdup(table ? table : "");
         if (c->record_id && c->table_name) {
             c->schema = *schema;
             *schema = NULL;
+            c->refs = 1;
             c->next = r->schemas;
             r->schemas = c;
-            r->nschemas++;
+            if (++r->nschemas > SCHEMA_CACHE_MAX) {
+                rec_schema_cache_t **pp = &r->schemas;
+                while ((*pp)->next)
+                    pp = &(*pp)->next;
+                rec_schema_cache_t *old = *pp;
+                *pp = NULL;
+                r->nschemas--;
+                schema_entry_unref(old);
+            }
         } else {
             free(c->record_id);
             free(c->table_name);
@@ -71,32 +90,47 @@ static void cache_put(st_records_t *r, const char *id, const char *table, st_sch
     pthread_mutex_unlock(&r->mu);
 }
 
-static const st_schema_t *cache_get(st_records_t *r, const char *id) {
-    const st_schema_t *s = NULL;
+/* The entry of id, held (and moved first), or NULL. */
+static rec_schema_cache_t *cache_get(st_records_t *r, const char *id) {
+    rec_schema_cache_t *found = NULL;
     pthread_mutex_lock(&r->mu);
-    for (rec_schema_cache_t *c = r->schemas; c && !s; c = c->next)
-        if (!strcmp(c->record_id, id)) s = c->schema;
+    for (rec_schema_cache_t **pp = &r->schemas; *pp; pp = &(*pp)->next)
+        if (!strcmp((*pp)->record_id, id)) {
+            found = *pp;
+            *pp = found->next;
+            found->next = r->schemas;
+            r->schemas = found;
+            found->refs++;
+            break;
+        }
     pthread_mutex_unlock(&r->mu);
-    return s;
+    return found;
+}
+
+void rec_record_schema_done(st_records_t *r, rec_schema_cache_t *hold) {
+    if (!hold) return;
+    pthread_mutex_lock(&r->mu);
+    schema_entry_unref(hold);
+    pthread_mutex_unlock(&r->mu);
 }
 
 int rec_record_schema(st_records_t *r, const char *id, const st_schema_t **schema,
-                      st_schema_t **owned) {
-    *owned = NULL;
-    if ((*schema = cache_get(r, id))) return ST_OK;
+                      rec_schema_cache_t **hold) {
+    *schema = NULL;
+    if ((*hold = cache_get(r, id))) {
+        *schema = (*hold)->schema;
+        return ST_OK;
+    }
     rec_event_t ev;
     int rc = create_event_of(r, id, &ev);
     st_schema_t *s = NULL;
     if (!rc) rc = schema_from_json(ev.schema_json, id, &s);
     if (!rc) {
         cache_put(r, id, ev.table_name, &s);
-        if (s) { /* not cached: the caller owns it */
-            *owned = s;
-            *schema = s;
-        } else {
-            *schema = cache_get(r, id);
-        }
+        if ((*hold = cache_get(r, id))) *schema = (*hold)->schema;
+        else rc = st_error(ST_ENOMEM, "out of memory");
     }
+    st_schema_free(s);
     rec_event_clear(&ev);
     return rc;
 }
@@ -454,13 +488,13 @@ int st_record_update(st_records_t *r, const char *record_id, const st_batch_t *b
     rec_state_t *st = NULL;
     if ((rc = rec_head_load(r, record_id, &st))) return rc;
     const st_schema_t *schema = NULL;
-    st_schema_t *owned = NULL;
+    rec_schema_cache_t *hold = NULL;
     rec_event_t ev;
     memset(&ev, 0, sizeof ev);
     if (st->damaged) rc = refuse_damaged(record_id, st);
     else if (st->s.current_version >= REC_MAX_VERSION)
         rc = st_error(ST_EINVAL, "%s: no more versions", record_id);
-    if (!rc) rc = rec_record_schema(r, record_id, &schema, &owned);
+    if (!rc) rc = rec_record_schema(r, record_id, &schema, &hold);
     if (!rc) rc = validate_batch(record_id, schema, batch);
     if (!rc) {
         ev.e.kind = ST_EVENT_UPDATE;
@@ -476,7 +510,7 @@ int st_record_update(st_records_t *r, const char *record_id, const st_batch_t *b
     }
     if (!rc) rc = add_version(r, record_id, &st, &ev, schema, batch, version);
     rec_event_clear(&ev);
-    st_schema_free(owned);
+    rec_record_schema_done(r, hold);
     rec_state_free(st);
     return rc;
 }

@@ -751,6 +751,123 @@ static int teardown(void **st) {
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* ---- long histories: heads without the history, a snapshot that may lag ---- */
+
+static int64_t stored_log_seq(fx_t *f, const char *key) {
+    st_buf_t b = ST_BUF_INIT;
+    assert_int_equal(st_store_get(f->store, key, &b, NULL), 0);
+    json_t *o = json_loadb((const char *)b.data, b.len, 0, NULL);
+    assert_non_null(o);
+    int64_t seq = json_integer_value(json_object_get(o, "log_seq"));
+    json_decref(o);
+    st_buf_free(&b);
+    return seq;
+}
+
+static void expect_head(const st_record_head_t *h, int64_t seq, int version,
+                        st_record_status_t status, int approved) {
+    assert_int_equal(h->seq, seq);
+    assert_int_equal(h->version, version);
+    assert_int_equal(h->status, status);
+    assert_int_equal(h->approved_version, approved);
+    assert_true(h->at_us > 0);
+}
+
+static bool same_head(const st_record_head_t *a, const st_record_head_t *b) {
+    return a->seq == b->seq && a->version == b->version && a->status == b->status &&
+           a->approved_version == b->approved_version && a->at_us == b->at_us;
+}
+
+static void test_long_history(void **st) {
+    (void)st;
+    fx_t f;
+    fx_open(&f, false, true);
+    char comment[600];
+    memset(comment, 'c', sizeof comment - 1);
+    comment[sizeof comment - 1] = 0;
+    assert_int_equal(create(&f, "long", 0, "alice"), 0);
+    st_record_head_t h, p, hs, ps;
+    assert_int_equal(st_record_head(f.r, "long", &h, &p), 0);
+    expect_head(&h, 1, 1, ST_RECORD_DRAFT, 0);
+    assert_int_equal(p.seq, 0);
+    int64_t seq = 1, max_lag = 0;
+    int version = 1, approved = 0;
+    for (int i = 0; i < 150; i++) {
+        st_batch_t *b = rows(&f, i, 1, 1.0);
+        int v;
+        assert_int_equal(st_record_update(f.r, "long", b, "alice", comment, &v), 0);
+        st_batch_free(b);
+        assert_int_equal(v, ++version);
+        seq++;
+        if (i % 3 == 0) {
+            /* The policy reads the author of the current version from the head. */
+            expect_msg(st_record_approve(f.r, "long", "alice", NULL), ST_ECONFLICT,
+                       "Approver is the author");
+            assert_int_equal(st_record_approve(f.r, "long", "bob", comment), 0);
+            approved = version;
+            seq++;
+            assert_int_equal(st_record_head(f.r, "long", &h, &p), 0);
+            expect_head(&h, seq, version, ST_RECORD_APPROVED, approved);
+            expect_head(&p, seq - 1, version, ST_RECORD_DRAFT, i ? approved - 3 : 0);
+        } else {
+            assert_int_equal(st_record_head(f.r, "long", &h, &p), 0);
+            expect_head(&h, seq, version, ST_RECORD_DRAFT, approved);
+            assert_int_equal(p.seq, seq - 1);
+            assert_int_equal(p.version, version - 1);
+        }
+        assert_int_equal(st_record_head_seen(f.r, "long", &hs, &ps), 0);
+        assert_true(same_head(&hs, &h) && same_head(&ps, &p));
+        int64_t lag = seq - stored_log_seq(&f, "records/long/metadata.json");
+        assert_true(lag >= 0 && lag <= 32);
+        if (lag > max_lag) max_lag = lag;
+    }
+    /* Over 64 KiB of history: the snapshot was allowed to fall behind. */
+    assert_true(max_lag > 0);
+    expect_msg(st_record_head_seen(f.r, "other", &hs, NULL), ST_ENOTFOUND, "other");
+    /* Another process reads the full state from the lagging snapshot + log. */
+    fx_reopen(&f, true);
+    st_record_state_t *s = state(&f, "long");
+    assert_int_equal(s->nhistory, (int)seq);
+    assert_int_equal(s->current_version, version);
+    assert_string_equal(s->history[seq - 1].comment, comment);
+    st_record_state_free(s);
+    st_buf_t rep = ST_BUF_INIT;
+    int problems;
+    assert_int_equal(st_record_verify(f.r, "long", &rep, &problems), 0);
+    if (problems) fail_msg("%s", (const char *)rep.data);
+    /* ... and a writer in another process goes on from the snapshot's head. */
+    fx_reopen(&f, true);
+    int v;
+    assert_int_equal(update(&f, "long", 1000, "carol", &v), 0);
+    assert_int_equal(v, version + 1);
+    assert_int_equal(st_record_head(f.r, "long", &h, NULL), 0);
+    expect_head(&h, seq + 1, version + 1, ST_RECORD_DRAFT, approved);
+    /* A head part edited by hand is ignored: the writer reads the log. */
+    fx_reopen(&f, true);
+    st_buf_t b = ST_BUF_INIT;
+    assert_int_equal(st_store_get(f.store, "records/long/metadata.json", &b, NULL), 0);
+    char *q = strstr((char *)b.data, "\"head\": {\"at\": ");
+    assert_non_null(q);
+    q = strstr(q, "\"approved_version\": ");
+    assert_non_null(q);
+    q[strlen("\"approved_version\": ")] = '9';
+    assert_int_equal(st_store_put(f.store, "records/long/metadata.json", b.data, b.len, NULL, NULL),
+                     0);
+    st_buf_free(&b);
+    assert_int_equal(st_record_head(f.r, "long", &h, NULL), 0);
+    expect_head(&h, seq + 1, version + 1, ST_RECORD_DRAFT, approved);
+    assert_int_equal(st_record_approve(f.r, "long", "bob", NULL), 0);
+    fx_reopen(&f, true);
+    assert_int_equal(st_record_verify(f.r, "long", &rep, &problems), 0);
+    if (problems) fail_msg("%s", (const char *)rep.data);
+    s = state(&f, "long");
+    assert_int_equal(s->nhistory, (int)seq + 2);
+    assert_int_equal(s->status, ST_RECORD_APPROVED);
+    st_record_state_free(s);
+    st_buf_free(&rep);
+    fx_close(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lifecycle_mem),
@@ -768,6 +885,7 @@ int main(void) {
         cmocka_unit_test(test_tamper),
         cmocka_unit_test(test_two_handles),
         cmocka_unit_test(test_store_without_conditional_put),
+        cmocka_unit_test(test_long_history),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
