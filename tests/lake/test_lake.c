@@ -787,10 +787,6 @@ static void test_threads(void **state) {
     }
     st_lake_hit_t *h;
     size_t n;
-    st_lake_search_opts_t o = {.limit = 100};
-    must(st_lake_search(f->lake, "common", &o, &h, &n), "search");
-    assert_int_equal(n, 40);
-    st_lake_hits_free(h, n);
     st_store_t *s2;
     st_lake_t *l2;
     other(f, &s2, &l2, lt_new_index());
@@ -799,6 +795,23 @@ static void test_threads(void **state) {
     st_lake_hits_free(h, n);
     st_lake_close(l2);
     st_store_close(s2);
+    /* The writers' index updates (applied in batches by whichever writer
+     * held the index) must all be in this handle's index already: with the
+     * journal gone, nothing could be replayed to make up for a lost one. */
+    st_list_iter_t *it;
+    const st_list_entry_t *le;
+    char keys[64][256];
+    int nk = 0;
+    must(st_store_list(f->store, "lake/.journal/", NULL, &it), "list journal");
+    while (st_list_next(it, &le) == ST_OK && le && nk < 64)
+        if (!le->is_prefix) snprintf(keys[nk++], sizeof keys[0], "%s", le->key);
+    st_list_close(it);
+    assert_int_equal(nk, 40);
+    for (int i = 0; i < nk; i++) must(st_store_delete(f->store, keys[i]), "delete journal");
+    st_lake_search_opts_t o = {.limit = 100};
+    must(st_lake_search(f->lake, "common", &o, &h, &n), "search");
+    assert_int_equal(n, 40);
+    st_lake_hits_free(h, n);
 }
 
 static int run_suite(const char *label) {
