@@ -18,21 +18,11 @@
 
 #include "store/file_internal.h"
 
-#define FS_PAGE 1000
-
 typedef struct level {
     char *rel;    /* key prefix of this directory: "" or "a/b/" */
     char **names; /* sorted; directories end with '/' */
     size_t n, i;
 } level_t;
-
-typedef struct page_entry {
-    char *key;
-    bool is_prefix;
-    uint64_t size;
-    int64_t mtime_us;
-    char etag[sizeof(((st_object_info_t *)0)->etag)];
-} page_entry_t;
 
 typedef struct flist {
     fstore_t *fs;
@@ -42,9 +32,7 @@ typedef struct flist {
     level_t *stack;
     int depth, cap;
     char *last_cp; /* last common prefix handed out */
-    page_entry_t page[FS_PAGE];
-    size_t npage, pos;
-    st_list_entry_t cur;
+    store_list_page_t page;
 } flist_t;
 
 static int cmp_names(const void *a, const void *b) {
@@ -178,21 +166,14 @@ static int push(flist_t *l, const char *rel, const char *partial) {
     return rc;
 }
 
-static void page_clear(flist_t *l) {
-    for (size_t i = 0; i < l->npage; i++)
-        free(l->page[i].key);
-    l->npage = l->pos = 0;
-}
-
 static int add_prefix(flist_t *l, char *cp) {
-    page_entry_t *e = &l->page[l->npage];
-    memset(e, 0, sizeof *e);
+    store_page_entry_t *e = store_page_slot(&l->page);
     if (!(e->key = strdup(cp))) {
         free(cp);
         return st_error(ST_ENOMEM, "out of memory");
     }
     e->is_prefix = true;
-    l->npage++;
+    l->page.n++;
     free(l->last_cp);
     l->last_cp = cp;
     return ST_OK;
@@ -222,22 +203,21 @@ static int add_object(flist_t *l, const char *key) {
     if (rc == FS_RETRY) rc = fs_busy(l->fs, key);
     fs_paths_free(&p);
     if (rc) return rc;
-    page_entry_t *e = &l->page[l->npage];
-    memset(e, 0, sizeof *e);
+    store_page_entry_t *e = store_page_slot(&l->page);
     e->size = info.size;
     e->mtime_us = info.last_modified_us;
     memcpy(e->etag, info.etag, sizeof e->etag);
     st_object_info_free(&info);
     if (!(e->key = strdup(key))) return st_error(ST_ENOMEM, "out of memory");
-    l->npage++;
+    l->page.n++;
     return ST_OK;
 }
 
 static int fill_page(flist_t *l) {
-    page_clear(l);
+    store_page_clear(&l->page);
     int rc = ST_OK;
     size_t dl = l->delim ? strlen(l->delim) : 0;
-    while (!rc && l->depth > 0 && l->npage < FS_PAGE) {
+    while (!rc && l->depth > 0 && l->page.n < STORE_LIST_PAGE) {
         level_t *lv = &l->stack[l->depth - 1];
         if (lv->i == lv->n) {
             level_free(lv);
@@ -283,27 +263,17 @@ static int fill_page(flist_t *l) {
 
 static int list_next(void *it, const st_list_entry_t **entry) {
     flist_t *l = it;
-    if (l->pos == l->npage) {
+    if (!(*entry = store_page_next(&l->page))) {
         int rc = fill_page(l);
         if (rc) return rc;
-        if (l->npage == 0) {
-            *entry = NULL;
-            return ST_OK;
-        }
+        *entry = store_page_next(&l->page);
     }
-    page_entry_t *e = &l->page[l->pos++];
-    l->cur.key = e->key;
-    l->cur.is_prefix = e->is_prefix;
-    l->cur.size = e->size;
-    l->cur.etag = e->etag;
-    l->cur.last_modified_us = e->mtime_us;
-    *entry = &l->cur;
     return ST_OK;
 }
 
 static void list_close(void *it) {
     flist_t *l = it;
-    page_clear(l);
+    store_page_clear(&l->page);
     for (int i = 0; i < l->depth; i++)
         level_free(&l->stack[i]);
     free(l->stack);
@@ -313,7 +283,7 @@ static void list_close(void *it) {
     free(l);
 }
 
-static size_t list_buffered(void *it) { return ((flist_t *)it)->npage; }
+static size_t list_buffered(void *it) { return ((flist_t *)it)->page.n; }
 
 static const st_list_page_ops_t fs_list_ops = {list_next, list_close, list_buffered};
 

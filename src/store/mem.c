@@ -16,7 +16,6 @@
 
 #include "store/store_internal.h"
 
-#define MEM_PAGE 1000
 
 typedef struct mem_obj {
     char *key; /* full key inside the space (with the handle's prefix) */
@@ -339,14 +338,6 @@ static int mem_del(void *state, const char *key) {
 
 /* ---- listing ---- */
 
-typedef struct page_entry {
-    char *key; /* relative to the handle's prefix */
-    bool is_prefix;
-    uint64_t size;
-    int64_t mtime_us;
-    char etag[ST_SHA256_HEX_LEN + 1];
-} page_entry_t;
-
 typedef struct mem_list {
     mem_space_t *sp; /* a reference of its own: the handle may close first */
     size_t strip;    /* length of the handle's prefix */
@@ -355,19 +346,11 @@ typedef struct mem_list {
     char *resume; /* last key or common prefix handed out (full) */
     bool resume_is_prefix;
     bool done;
-    page_entry_t page[MEM_PAGE];
-    size_t npage, pos;
-    st_list_entry_t cur;
+    store_list_page_t page; /* keys relative to the handle's prefix */
 } mem_list_t;
 
-static void page_clear(mem_list_t *l) {
-    for (size_t i = 0; i < l->npage; i++)
-        free(l->page[i].key);
-    l->npage = l->pos = 0;
-}
-
 static int fill_page(mem_list_t *l) {
-    page_clear(l);
+    store_page_clear(&l->page);
     mem_space_t *sp = l->sp;
     size_t plen = strlen(l->prefix);
     int rc = ST_OK;
@@ -380,13 +363,13 @@ static int fill_page(mem_list_t *l) {
     else
         i = lower_bound(sp, l->resume) + (find(sp, l->resume) ? 1 : 0); /* first key > resume */
     bool end = false;
-    while (l->npage < MEM_PAGE && i < sp->n) {
+    while (l->page.n < STORE_LIST_PAGE && i < sp->n) {
         const mem_obj_t *o = sp->objs[i];
         if (strncmp(o->key, l->prefix, plen)) {
             end = true;
             break;
         }
-        page_entry_t *e = &l->page[l->npage];
+        store_page_entry_t *e = store_page_slot(&l->page);
         const char *d = l->delim ? strstr(o->key + plen, l->delim) : NULL;
         size_t klen = d ? (size_t)(d - o->key) + strlen(l->delim) : strlen(o->key);
         char *full = strndup(o->key, klen);
@@ -398,8 +381,8 @@ static int fill_page(mem_list_t *l) {
         e->is_prefix = d != NULL;
         e->size = d ? 0 : o->size;
         e->mtime_us = d ? 0 : o->mtime_us;
-        memcpy(e->etag, d ? "" : o->etag, d ? 1 : sizeof e->etag);
-        l->npage++;
+        memcpy(e->etag, d ? "" : o->etag, d ? 1 : sizeof o->etag);
+        l->page.n++;
         free(l->resume);
         l->resume = full;
         l->resume_is_prefix = d != NULL;
@@ -412,32 +395,15 @@ static int fill_page(mem_list_t *l) {
 
 static int list_next(void *it, const st_list_entry_t **entry) {
     mem_list_t *l = it;
-    if (l->pos == l->npage) {
-        if (l->done) {
-            page_clear(l);
-            *entry = NULL;
-            return ST_OK;
-        }
-        int rc = fill_page(l);
-        if (rc) return rc;
-        if (l->npage == 0) {
-            *entry = NULL;
-            return ST_OK;
-        }
-    }
-    page_entry_t *e = &l->page[l->pos++];
-    l->cur.key = e->key;
-    l->cur.is_prefix = e->is_prefix;
-    l->cur.size = e->size;
-    l->cur.etag = e->etag;
-    l->cur.last_modified_us = e->mtime_us;
-    *entry = &l->cur;
-    return ST_OK;
+    if ((*entry = store_page_next(&l->page)) || l->done) return ST_OK;
+    int rc = fill_page(l);
+    if (!rc) *entry = store_page_next(&l->page);
+    return rc;
 }
 
 static void list_close(void *it) {
     mem_list_t *l = it;
-    page_clear(l);
+    store_page_clear(&l->page);
     space_release(l->sp);
     free(l->prefix);
     free(l->delim);
@@ -447,7 +413,7 @@ static void list_close(void *it) {
 
 static size_t list_buffered(void *it) {
     mem_list_t *l = it;
-    return l->npage;
+    return l->page.n;
 }
 
 static const st_list_page_ops_t mem_list_ops = {list_next, list_close, list_buffered};

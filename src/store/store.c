@@ -551,3 +551,28 @@ void st_store_writer_abort(st_store_writer_t *w) {
     free(w->key);
     free(w);
 }
+
+/* ---- listing pages (store_internal.h) ---- */
+
+void store_page_clear(store_list_page_t *p) {
+    for (size_t i = 0; i < p->n; i++) free(p->e[i].key);
+    p->n = p->pos = 0;
+}
+
+store_page_entry_t *store_page_slot(store_list_page_t *p) {
+    if (p->n == STORE_LIST_PAGE) return NULL;
+    store_page_entry_t *e = &p->e[p->n];
+    memset(e, 0, sizeof *e);
+    return e;
+}
+
+const st_list_entry_t *store_page_next(store_list_page_t *p) {
+    if (p->pos == p->n) return NULL;
+    const store_page_entry_t *e = &p->e[p->pos++];
+    p->cur.key = e->key;
+    p->cur.is_prefix = e->is_prefix;
+    p->cur.size = e->size;
+    p->cur.etag = e->etag;
+    p->cur.last_modified_us = e->mtime_us;
+    return &p->cur;
+}

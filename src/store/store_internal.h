@@ -29,4 +29,29 @@ char *store_join_url(const char *base, const char *key);
 int store_meta_copy(const st_meta_pair_t *src, int n, st_meta_pair_t **out);
 void store_meta_free(st_meta_pair_t *meta, int n);
 
+/* One page of a backend's listing, filled by the backend and handed out one
+ * entry at a time (file:// and mem:// listings). */
+#define STORE_LIST_PAGE 1000
+
+typedef struct store_page_entry {
+    char *key;
+    bool is_prefix;
+    uint64_t size;
+    int64_t mtime_us;
+    char etag[sizeof(((st_object_info_t *)0)->etag)];
+} store_page_entry_t;
+
+typedef struct store_list_page {
+    store_page_entry_t e[STORE_LIST_PAGE];
+    size_t n, pos;
+    st_list_entry_t cur;
+} store_list_page_t;
+
+/* Frees the keys of the page and empties it. */
+void store_page_clear(store_list_page_t *p);
+/* The next slot to fill (zeroed), or NULL when the page is full. */
+store_page_entry_t *store_page_slot(store_list_page_t *p);
+/* The next entry to hand out, or NULL when every entry was. */
+const st_list_entry_t *store_page_next(store_list_page_t *p);
+
 #endif
