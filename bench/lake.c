@@ -13,8 +13,8 @@
  * d): words from a 50,000-word vocabulary drawn with Zipf-like frequencies
  * (log-uniform ranks), in sentences; stored as type documentation or logs in
  * subpaths team<k>/<year> with metadata {"team","year","seq"}, by T threads
- * sharing one handle (store writes run in parallel, index and journal are
- * serialised).
+ * sharing one handle (store writes run in parallel, journal appends take
+ * turns, index updates are batched), then st_lake_optimize.
  * Queries (Q, cycling through four kinds): one mid-frequency word; two
  * words (AND); a two-word phrase taken from a document; a prefix of a
  * word. The single words are written to --terms for grep.

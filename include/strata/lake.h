@@ -54,9 +54,11 @@
  * S3 servers that honour conditional writes); st_lake_open refuses others.
  *
  * Thread safety: a handle may be used from several threads at once. Store
- * reads and content writes run in parallel; index access and journal appends
- * are serialised by a lock inside the handle. Several processes may share one
- * index file (SQLite locking, WAL).
+ * reads and content writes run in parallel; journal appends take turns, and
+ * the index updates they leave are applied in batches (one transaction for
+ * whatever writers have queued) by whichever writer holds the index, while
+ * the next journal record is written. Several processes may share one index
+ * file (SQLite locking, WAL).
  */
 #ifndef STRATA_LAKE_H
 #define STRATA_LAKE_H
