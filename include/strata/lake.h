@@ -31,10 +31,17 @@
  * over the name, the content of text entries (the first ST_LAKE_INDEX_TEXT_MAX
  * bytes) and the metadata's keys and values, ranked by BM25 (name weighted
  * above metadata, above content). So that a query answers in milliseconds
- * however broad it is, it looks at the 20,000 most recently indexed entries
- * first (the rest only when those hold fewer matches than it returns), ranks
- * at most the 1,000 most recent of the matches, and weighs a phrase found in
- * more than 50 entries by an estimate of how many it is in. Before list, search
+ * however broad it is, a bounded search (the default) ranks the content and
+ * metadata matches only among the 20,000 most recently indexed entries (the
+ * rest only when those hold fewer matches than it returns), at most the 1,000
+ * most recent of them, and weighs a phrase found in more than 50 entries by
+ * an estimate of how many it is in. Every entry whose name alone matches the
+ * query is ranked too, whatever its age (a query whose words are in more than
+ * a few hundred names costs about as much as an exact search). So an old
+ * entry that matches only by content, among thousands of newer matches, may
+ * be missing: an exact search (st_lake_search_opts_t.exact) ranks every
+ * match, at a cost that grows with their number. A hit's score is the same
+ * in either mode. Before list, search
  * and stats the handle replays the journal from the last position its
  * index saw: when nothing changed that costs one GET of a missing key. So changes made by other
  * handles, processes or hosts on the same store show up without reindexing,
@@ -192,6 +199,9 @@ typedef struct st_lake_search_opts {
     size_t nmeta;
     size_t limit;                     /* 0: 20 */
     const char *mark_open, *mark_close; /* around matched terms; default "[" "]" */
+    /* false (default): bounded ranking, see the top of this file; true: rank
+     * every match (slower for queries matching thousands of entries). */
+    bool exact;
 } st_lake_search_opts_t;
 
 typedef struct st_lake_hit {

@@ -358,7 +358,7 @@ static int cmd_ls(int argc, char **argv) {
 
 static const char search_usage[] =
     "usage: strata lake search QUERY [--type T] [--subpath P] [--meta key=value]...\n"
-    "                          [--limit N] [common options]\n\n"
+    "                          [--limit N] [--exact] [common options]\n\n"
     "Full-text search over names, text content and metadata values, best first\n"
     "(BM25), with a snippet per hit, matched terms in [brackets].\n"
     "QUERY: words (all must match), \"quoted phrases\", prefix* terms, AND, OR, NOT,\n"
@@ -367,7 +367,16 @@ static const char search_usage[] =
     "  --subpath P       only entries in P or below\n"
     "  --meta key=value  only entries whose metadata has this value (nested keys\n"
     "                    joined with '.'; repeatable: all must hold)\n"
-    "  --limit N         at most N hits (default 20)\n";
+    "  --limit N         at most N hits (default 20)\n"
+    "  --exact           rank every match. By default a search is bounded so that it\n"
+    "                    answers in milliseconds on a large lake: content and metadata\n"
+    "                    matches are ranked among the 20,000 newest entries (older\n"
+    "                    ones only when those hold fewer than N matches), at most the\n"
+    "                    1,000 newest of them, while every entry whose name matches is\n"
+    "                    ranked whatever its age. So an old entry matching only by\n"
+    "                    content may be missing when thousands of newer ones match;\n"
+    "                    --exact finds it, taking time in proportion to the matches.\n"
+    "                    Scores are the same in both modes.\n";
 
 static int cmd_search(int argc, char **argv) {
     static const struct option opts[] = {COMMON_OPTS,
@@ -375,6 +384,7 @@ static int cmd_search(int argc, char **argv) {
                                          {"subpath", required_argument, 0, 'p'},
                                          {"meta", required_argument, 0, 'm'},
                                          {"limit", required_argument, 0, 'n'},
+                                         {"exact", no_argument, 0, 'x'},
                                          {0, 0, 0, 0}};
     common_t c = {.cmd = "lake search"};
     st_lake_search_opts_t so = {0};
@@ -386,6 +396,7 @@ static int cmd_search(int argc, char **argv) {
     optind = 1;
     while (!ec && (o = getopt_long(argc, argv, "t:p:m:n:", opts, NULL)) != -1) {
         switch (o) {
+        case 'x': so.exact = true; break;
         case 't': so.data_type = optarg; break;
         case 'p': so.subpath = optarg; break;
         case 'm': {
@@ -447,7 +458,8 @@ static int cmd_search(int argc, char **argv) {
             st_lake_entry_json(&hits[i].entry, false, &b);
             st_buf_append_str(&b, "}");
         } else {
-            st_buf_printf(&b, "%zu. %s  (score %.3f, %s, id %s)\n   ", i + 1, hits[i].entry.path,
+            /* %.3g: BM25 of a small lake is close to zero (IDF of ln(1.x)). */
+            st_buf_printf(&b, "%zu. %s  (score %.3g, %s, id %s)\n   ", i + 1, hits[i].entry.path,
                           hits[i].score, hits[i].entry.data_type, hits[i].entry.id);
             /* One line per hit: newlines in the snippet become spaces. */
             for (const char *p = hits[i].snippet; *p; p++)

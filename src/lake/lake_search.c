@@ -1,7 +1,11 @@
 /* Search: the user's query is rewritten into FTS5 syntax (every word quoted,
  * so punctuation can never be read as FTS5 operators or columns), then
- * matched, filtered and ranked by BM25 (lk_bm25, lake_rank.c) inside SQLite,
- * within bounds that keep broad queries fast (see RANK_WINDOW, SCAN_WINDOW). */
+ * matched, filtered and ranked by BM25 (lk_bm25, lake_rank.c) inside SQLite.
+ * Bounded (the default): within windows that keep broad queries fast (see
+ * RANK_WINDOW, SCAN_WINDOW), plus every entry whose name alone matches,
+ * whatever its age (the name table's doclists are short); exact: every
+ * match. A row's score depends on the query and the lake only, never on the
+ * pass that found it, so the passes merge into one ranking. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +24,18 @@
  * common words costs a position-list merge per entry holding both words),
  * and at the rest only when those hold fewer matches than it returns. */
 #define SCAN_WINDOW 20000
+/* Up to this many entries matching by name are ranked one lookup each
+ * (tens of microseconds apiece); more are ranked by walking the query's
+ * matches once and scoring the name matches among them. */
+#define NAME_LOOKUP 256
+
+/* What one ranking statement looks at. */
+enum pass {
+    PASS_RANGE,        /* the RANK_WINDOW newest matches among rowids (lo, hi] */
+    PASS_ALL,          /* every match (exact mode) */
+    PASS_NAMES_LOOKUP, /* every match whose name matches, one lookup each */
+    PASS_NAMES_SCAN,   /* the same, found by walking every match */
+};
 
 static bool searchable(const char *s, size_t n) {
     for (size_t i = 0; i < n; i++) {
@@ -98,8 +114,8 @@ void st_lake_hits_free(st_lake_hit_t *hits, size_t n) {
 }
 
 static int run(st_lake_t *lake, const char *fts_query, const char *query,
-               const st_lake_search_opts_t *o, sqlite3_int64 lo, sqlite3_int64 hi,
-               st_lake_hit_t **out, size_t *n) {
+               const st_lake_search_opts_t *o, enum pass pass, sqlite3_int64 lo,
+               sqlite3_int64 hi, st_lake_hit_t **out, size_t *n) {
     /* Ranking: the RANK_WINDOW newest matches among rowids (lo, hi] (FTS5
      * yields them highest rowid first and stops at the limit), scored by
      * lk_bm25, which also bounds what it reads to weigh each phrase. Snippets and entry
@@ -107,6 +123,13 @@ static int run(st_lake_t *lake, const char *fts_query, const char *query,
      * no FTS row, so without filters the ranking needs nothing but the FTS
      * table: no entries row is looked up per match. */
     bool filtered = o->data_type || (o->subpath && *o->subpath) || o->nmeta;
+    /* "fts.rowid IN" lets FTS5 look each name match up; "+fts.rowid IN"
+     * hides the constraint from it, so it walks the matches once. */
+    const char *names = pass == PASS_NAMES_LOOKUP ? " AND fts.rowid IN (SELECT rowid FROM"
+                                                    " fts_name WHERE fts_name MATCH ?1)"
+                        : pass == PASS_NAMES_SCAN ? " AND +fts.rowid IN (SELECT rowid FROM"
+                                                    " fts_name WHERE fts_name MATCH ?1)"
+                                                  : "";
     static const char score[] = "lk_bm25(fts, (SELECT min(rid) FROM entries), (SELECT max(rid)"
                                 " FROM entries), " W_NAME ", " W_CONTENT ", " W_META ") AS score";
     static const char tail[] = " ORDER BY fts.rowid DESC LIMIT ?7),"
@@ -132,12 +155,17 @@ static int run(st_lake_t *lake, const char *fts_query, const char *query,
     } else {
         st_buf_append_str(&sql, " WHERE fts MATCH ?1 AND fts.rowid > ?8 AND fts.rowid <= ?9");
     }
+    st_buf_append_str(&sql, names);
     st_buf_append_str(&sql, tail);
     st_buf_append_byte(&sql, 0);
     sqlite3_stmt *st;
     int rc;
-    if (!filtered) {
-        rc = lk_stmt(lake, LK_ST_SEARCH, (const char *)sql.data, &st);
+    /* The two frequent shapes stay prepared: ranges (bounded and exact) and
+     * name lookups, without filters. */
+    bool cached = !filtered && pass != PASS_NAMES_SCAN;
+    if (cached) {
+        rc = lk_stmt(lake, pass == PASS_NAMES_LOOKUP ? LK_ST_SEARCH_NAMES : LK_ST_SEARCH,
+                     (const char *)sql.data, &st);
     } else {
         rc = sqlite3_prepare_v2(lake->db, (const char *)sql.data, -1, &st, NULL) == SQLITE_OK
                  ? ST_OK
@@ -152,7 +180,8 @@ static int run(st_lake_t *lake, const char *fts_query, const char *query,
     if (o->subpath && *o->subpath) sqlite3_bind_text(st, 5, o->subpath, -1, SQLITE_STATIC);
     size_t limit = o->limit ? o->limit : 20;
     sqlite3_bind_int64(st, 6, (sqlite3_int64)limit);
-    sqlite3_bind_int64(st, 7, (sqlite3_int64)(limit > RANK_WINDOW ? limit : RANK_WINDOW));
+    sqlite3_bind_int64(st, 7, pass != PASS_RANGE ? -1
+                              : (sqlite3_int64)(limit > RANK_WINDOW ? limit : RANK_WINDOW));
     sqlite3_bind_int64(st, 8, lo);
     sqlite3_bind_int64(st, 9, hi);
     for (size_t i = 0; i < o->nmeta; i++) {
@@ -193,7 +222,7 @@ static int run(st_lake_t *lake, const char *fts_query, const char *query,
                                           query, m)
                                : lk_sql_error(lake, "search");
     }
-    if (filtered) {
+    if (!cached) {
         sqlite3_finalize(st);
     } else {
         sqlite3_reset(st);
@@ -218,12 +247,43 @@ static int max_rid(st_lake_t *lake, sqlite3_int64 *top) {
     return rc;
 }
 
-static int by_score(const void *a, const void *b) {
-    double x = ((const st_lake_hit_t *)a)->score, y = ((const st_lake_hit_t *)b)->score;
-    return x > y ? -1 : x < y;
+/* How many entries match by name, counting to at most cap. */
+static int count_names(st_lake_t *lake, const char *fts_query, sqlite3_int64 cap,
+                       sqlite3_int64 *count) {
+    sqlite3_stmt *st;
+    int rc = lk_stmt(lake, LK_ST_COUNT_NAMES,
+                     "SELECT count(*) FROM (SELECT 1 FROM fts_name WHERE fts_name MATCH ?1"
+                     " LIMIT ?2)",
+                     &st);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, fts_query, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, cap);
+    /* A failure here shows again in the ranking pass, which reports it. */
+    if (sqlite3_step(st) == SQLITE_ROW) *count = sqlite3_column_int64(st, 0);
+    else *count = cap;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return ST_OK;
 }
 
-/* Appends `more` (taken over) to *hits, best first, cut to limit. */
+static int by_score(const void *a, const void *b) {
+    double x = ((const st_lake_hit_t *)a)->score, y = ((const st_lake_hit_t *)b)->score;
+    if (x != y) return x > y ? -1 : 1;
+    /* Equal scores: a stable order whatever pass found them. */
+    return strcmp(((const st_lake_hit_t *)a)->entry.id, ((const st_lake_hit_t *)b)->entry.id);
+}
+
+static int by_id(const void *a, const void *b) {
+    return strcmp(((const st_lake_hit_t *)a)->entry.id, ((const st_lake_hit_t *)b)->entry.id);
+}
+
+static void hit_free(st_lake_hit_t *h) {
+    st_lake_entry_free(&h->entry);
+    free(h->snippet);
+}
+
+/* Appends `more` (taken over) to *hits, each entry once, best first, cut to
+ * limit. */
 static int merge_hits(st_lake_hit_t **hits, size_t *n, st_lake_hit_t *more, size_t m,
                       size_t limit) {
     if (!m) {
@@ -237,18 +297,52 @@ static int merge_hits(st_lake_hit_t **hits, size_t *n, st_lake_hit_t *more, size
     }
     memcpy(all + *n, more, m * sizeof *more);
     free(more);
-    size_t total = *n + m;
+    size_t total = *n + m, kept = 0;
+    /* Passes overlap (a name match is often among the newest too); both
+     * copies of an entry carry the same score, so either may go. */
+    qsort(all, total, sizeof *all, by_id);
+    for (size_t i = 0; i < total; i++) {
+        if (kept && !strcmp(all[kept - 1].entry.id, all[i].entry.id)) hit_free(&all[i]);
+        else all[kept++] = all[i];
+    }
+    total = kept;
     qsort(all, total, sizeof *all, by_score);
     if (total > limit) {
-        for (size_t i = limit; i < total; i++) {
-            st_lake_entry_free(&all[i].entry);
-            free(all[i].snippet);
-        }
+        for (size_t i = limit; i < total; i++) hit_free(&all[i]);
         total = limit;
     }
     *hits = all;
     *n = total;
     return ST_OK;
+}
+
+/* Bounded: the newest window, the older entries when it holds too few
+ * matches, and the entries whose name matches. */
+static int search_bounded(st_lake_t *lake, const char *fq, const char *query,
+                          const st_lake_search_opts_t *o, st_lake_hit_t **out, size_t *n) {
+    sqlite3_int64 top = 0;
+    int rc = max_rid(lake, &top);
+    sqlite3_int64 split = top - SCAN_WINDOW, all = (sqlite3_int64)1 << 62;
+    if (!rc) rc = run(lake, fq, query, o, PASS_RANGE, split, all, out, n);
+    if (rc) return rc;
+    size_t limit = o->limit ? o->limit : 20;
+    st_lake_hit_t *more;
+    size_t m;
+    /* Too few among the newest entries: the older ones are searched too and
+     * the two rankings merged (the scores are on one scale: same query, same
+     * statistics). */
+    if (*n < limit && split > 0) {
+        rc = run(lake, fq, query, o, PASS_RANGE, -all, split, &more, &m);
+        if (!rc) rc = merge_hits(out, n, more, m, limit);
+    }
+    sqlite3_int64 named = 0;
+    if (!rc) rc = count_names(lake, fq, NAME_LOOKUP + 1, &named);
+    if (!rc && named) {
+        rc = run(lake, fq, query, o, named <= NAME_LOOKUP ? PASS_NAMES_LOOKUP : PASS_NAMES_SCAN,
+                 -all, all, &more, &m);
+        if (!rc) rc = merge_hits(out, n, more, m, limit);
+    }
+    return rc;
 }
 
 int st_lake_search(st_lake_t *lake, const char *query, const st_lake_search_opts_t *opts,
@@ -270,24 +364,15 @@ int st_lake_search(st_lake_t *lake, const char *query, const st_lake_search_opts
     }
     pthread_mutex_lock(&lake->lock);
     rc = lk_sync_locked(lake);
-    sqlite3_int64 top = 0;
-    if (!rc) rc = max_rid(lake, &top);
-    sqlite3_int64 split = top - SCAN_WINDOW, all = (sqlite3_int64)1 << 62;
-    if (!rc) rc = run(lake, (const char *)fq.data, query, &o, split, all, out, n);
-    /* Too few among the newest entries: the older ones are searched too and
-     * the two rankings merged (the scores are on one scale: same query, same
-     * statistics). */
-    size_t limit = o.limit ? o.limit : 20;
-    if (!rc && *n < limit && split > 0) {
-        st_lake_hit_t *older;
-        size_t m;
-        rc = run(lake, (const char *)fq.data, query, &o, -all, split, &older, &m);
-        if (!rc) rc = merge_hits(out, n, older, m, limit);
-        if (rc) {
-            st_lake_hits_free(*out, *n);
-            *out = NULL;
-            *n = 0;
-        }
+    sqlite3_int64 all = (sqlite3_int64)1 << 62;
+    if (!rc && o.exact)
+        rc = run(lake, (const char *)fq.data, query, &o, PASS_ALL, -all, all, out, n);
+    else if (!rc)
+        rc = search_bounded(lake, (const char *)fq.data, query, &o, out, n);
+    if (rc) {
+        st_lake_hits_free(*out, *n);
+        *out = NULL;
+        *n = 0;
     }
     pthread_mutex_unlock(&lake->lock);
     st_buf_free(&fq);

@@ -50,6 +50,12 @@ lake_cli_checks() {
   expect_exit 0 "search phrase" L search '"CREATE TABLE users"'
   check "phrase hit with marked terms" grep -q '\[CREATE TABLE users\]' "$s3t_tmp/out"
   check "phrase: the schema ranks first" grep -q '^1\. lake/schema/user_schema.sql' "$s3t_tmp/out"
+  check "score printed with significant digits, not 0.000" grep -Eq '^1\. .*\(score [0-9.e+-]*[1-9][0-9.e+-]*, ' "$s3t_tmp/out"
+  check "score not rounded to 0.000" sh -c "! grep -q 'score 0.000' '$s3t_tmp/out'"
+  expect_exit 0 "search --exact" L search '"CREATE TABLE users"' --exact --format json
+  check "--exact: the schema ranks first" test "$(jget 'd[0]["entry"]["name"]' <"$s3t_tmp/out")" = user_schema.sql
+  expect_exit 0 "search --help" L search --help
+  check "--help explains bounded and exact" grep -q -- '--exact  *rank every match' "$s3t_tmp/out"
   expect_exit 0 "search --format json" L search reconcil* --format json
   check "prefix query finds the guide" test "$(jget 'd[0]["entry"]["name"]' <"$s3t_tmp/out")" = guide.md
   expect_exit 0 "search metadata value" L search production --format json
