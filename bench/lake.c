@@ -3,11 +3,13 @@
  * searches (bench/lake.sh runs grep over the same files in the same run).
  *
  *   bench_lake URL --count N --size BYTES --queries Q [--threads T]
- *              [--index PATH] [--terms FILE] [--reuse]
+ *              [--index PATH] [--terms FILE] [--reuse] [--exact]
  *
  * --reuse: the store already holds the N documents (an earlier run's lake
  * directory): skip the ingest, time the index catching up (a rebuild when the
  * index file is missing or of another layout), then search.
+ * --exact: the queries run in exact mode (every match ranked) instead of the
+ * default bounded mode; the search lines then say mode=exact.
  *
  * Documents: N texts of about BYTES bytes each (doc d is a pure function of
  * d): words from a 50,000-word vocabulary drawn with Zipf-like frequencies
@@ -23,7 +25,7 @@
  *   lake ingest docs=N bytes=B seconds=S docs_per_s=X MB_per_s=Y
  *     (with --reuse: lake reuse docs=N sync_seconds=S)
  *   lake optimize seconds=S   (st_lake_optimize after the load, before searching)
- *   lake search kind=K queries=Q p50_ms=A p90_ms=B p99_ms=C max_ms=D mean_ms=E hits_mean=H
+ *   lake search kind=K mode=bounded|exact queries=Q p50_ms=A p90_ms=B p99_ms=C max_ms=D mean_ms=E hits_mean=H
  *     (one line per query kind: word, and, phrase, prefix; then kind=all)
  *   lake slow ms=M query=Q   (the ten slowest queries)
  */
@@ -44,7 +46,7 @@
 static const char *g_url, *g_index, *g_terms;
 static long g_count = 100000, g_size = 10000, g_queries = 1000;
 static int g_threads = 4;
-static bool g_reuse;
+static bool g_reuse, g_exact;
 static st_lake_t *g_lake;
 static atomic_long g_next;
 static atomic_ullong g_bytes;
@@ -155,9 +157,9 @@ static void report(const char *kind, double *lat, long n, unsigned long long hit
     for (long i = 0; i < n; i++) sum += lat[i];
     qsort(lat, (size_t)n, sizeof *lat, cmp_double);
 #define PCT(p) lat[(size_t)((double)(n - 1) * (p))]
-    printf("lake search kind=%s queries=%ld p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f "
+    printf("lake search kind=%s mode=%s queries=%ld p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f "
            "mean_ms=%.3f hits_mean=%.1f\n",
-           kind, n, PCT(0.50), PCT(0.90), PCT(0.99), lat[n - 1], sum / (double)n,
+           kind, g_exact ? "exact" : "bounded", n, PCT(0.50), PCT(0.90), PCT(0.99), lat[n - 1], sum / (double)n,
            (double)hits / (double)n);
 #undef PCT
 }
@@ -214,6 +216,7 @@ int main(int argc, char **argv) {
                                          {"index", required_argument, 0, 'i'},
                                          {"terms", required_argument, 0, 'T'},
                                          {"reuse", no_argument, 0, 'r'},
+                                         {"exact", no_argument, 0, 'x'},
                                          {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -225,12 +228,13 @@ int main(int argc, char **argv) {
         case 'i': g_index = optarg; break;
         case 'T': g_terms = optarg; break;
         case 'r': g_reuse = true; break;
+        case 'x': g_exact = true; break;
         default: return 2;
         }
     }
     if (optind != argc - 1 || g_count < 1 || g_threads < 1 || g_queries < 1) {
         fprintf(stderr, "usage: bench_lake URL --count N --size BYTES --queries Q [--threads T] "
-                        "[--index PATH] [--terms FILE] [--reuse]\n");
+                        "[--index PATH] [--terms FILE] [--reuse] [--exact]\n");
         return 2;
     }
     g_url = argv[optind];
@@ -269,7 +273,7 @@ int main(int argc, char **argv) {
     timed_t *order = malloc((size_t)g_queries * sizeof *order);
     for (int k = 0; k < 4; k++) bykind[k] = malloc((size_t)g_queries * sizeof *bykind[k]);
     char q[128];
-    st_lake_search_opts_t so = {.limit = 10};
+    st_lake_search_opts_t so = {.limit = 10, .exact = g_exact};
     for (long i = 0; i < g_queries; i++) {
         make_query(i, q, sizeof q, terms);
         st_lake_hit_t *h;
