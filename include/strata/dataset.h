@@ -216,6 +216,10 @@ const st_field_t *st_dataset_scan_fields(const st_dataset_scan_t *scan, int *nfi
 /* Next batch of matching rows (owned by the caller), *out = NULL at the end. */
 int st_dataset_scan_next(st_dataset_scan_t *scan, st_batch_t **out);
 void st_dataset_scan_stats(const st_dataset_scan_t *scan, st_scan_stats_t *stats);
+/* The file the last batch came from (a batch never spans files): its index in
+ * keys for st_dataset_scan_open_files, in listing order otherwise; -1 before
+ * the first batch. */
+int st_dataset_scan_file_index(const st_dataset_scan_t *scan);
 void st_dataset_scan_close(st_dataset_scan_t *scan);
 
 #ifdef __cplusplus

@@ -633,3 +633,5 @@ int st_dataset_scan_next(st_dataset_scan_t *s, st_batch_t **out) {
     close_file(s);
     return ST_OK;
 }
+
+int st_dataset_scan_file_index(const st_dataset_scan_t *s) { return s ? s->file - 1 : -1; }

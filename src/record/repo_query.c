@@ -1,8 +1,8 @@
 /* Query: the chosen version of every record of a project, read as one table.
  * The index says which version file each record has (no record is opened);
- * each file is read through the dataset scan with the caller's projection,
- * filter and the limit left over. The dataset API scans a prefix or one file,
- * so the files are scanned one after another. */
+ * the files are read by one dataset scan over that list, under one schema
+ * (records written with an older schema get nulls for newer columns), with the
+ * caller's projection, filter and limit. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,26 +20,10 @@ struct st_repo_query {
     st_scan_opts_t scan_opts;
     char **columns;
     char *filter;
-    int64_t left; /* < 0: no limit */
     qfile_t *files;
-    int nfiles, next;
+    int nfiles;
     st_dataset_scan_t *scan;
-    int cur;
-    st_scan_stats_t stats;
 };
-
-static void add_stats(st_scan_stats_t *a, const st_scan_stats_t *b) {
-    a->files_total += b->files_total;
-    a->files_pruned += b->files_pruned;
-    a->row_groups_total += b->row_groups_total;
-    a->row_groups_pruned_stats += b->row_groups_pruned_stats;
-    a->row_groups_pruned_dict += b->row_groups_pruned_dict;
-    a->pages_total += b->pages_total;
-    a->pages_read += b->pages_read;
-    a->rows_read += b->rows_read;
-    a->rows_matched += b->rows_matched;
-    a->bytes_read += b->bytes_read;
-}
 
 void st_repo_query_close(st_repo_query_t *q) {
     if (!q) return;
@@ -65,8 +49,6 @@ int st_repo_query_open(st_repo_t *r, const char *entity_type, const char *projec
     st_repo_query_t *q = calloc(1, sizeof *q);
     if (!q) return st_error(ST_ENOMEM, "out of memory");
     q->repo = r;
-    q->cur = -1;
-    q->left = o.limit;
     int rc = repo_target(r, entity_type, project, &q->rec);
     if (!rc && o.ncolumns > 0) {
         if (!(q->columns = calloc((size_t)o.ncolumns, sizeof *q->columns)))
@@ -102,6 +84,14 @@ int st_repo_query_open(st_repo_t *r, const char *entity_type, const char *projec
         if (!f->key) rc = st_error(ST_ENOMEM, "out of memory");
     }
     st_repo_list_free(&l);
+    if (!rc && q->nfiles > 0) {
+        const char **keys = malloc((size_t)q->nfiles * sizeof *keys);
+        if (!keys) rc = st_error(ST_ENOMEM, "out of memory");
+        for (int i = 0; keys && i < q->nfiles; i++) keys[i] = q->files[i].key;
+        q->scan_opts.limit = o.limit;
+        if (!rc) rc = st_dataset_scan_open_files(r->store, keys, NULL, q->nfiles, &q->scan_opts, &q->scan);
+        free(keys);
+    }
     if (rc) {
         st_repo_query_close(q);
         return rc;
@@ -113,46 +103,24 @@ int st_repo_query_open(st_repo_t *r, const char *entity_type, const char *projec
 int st_repo_query_next(st_repo_query_t *q, st_batch_t **out, const char **record_id,
                        int *version) {
     *out = NULL;
+    if (!q->scan) return ST_OK; /* no record has the version asked for */
     for (;;) {
-        if (q->left == 0) return ST_OK;
-        if (!q->scan) {
-            if (q->next >= q->nfiles) return ST_OK;
-            q->cur = q->next++;
-            q->scan_opts.limit = q->left;
-            int rc = st_dataset_scan_open(q->repo->store, q->files[q->cur].key,
-                                          &q->scan_opts, &q->scan);
-            if (rc) return st_error_prefix(rc, "record %s v%d", q->files[q->cur].record_id,
-                                           q->files[q->cur].version);
-        }
         st_batch_t *b = NULL;
         int rc = st_dataset_scan_next(q->scan, &b);
-        if (rc) return st_error_prefix(rc, "record %s v%d", q->files[q->cur].record_id,
-                                       q->files[q->cur].version);
-        if (!b) {
-            st_scan_stats_t s;
-            st_dataset_scan_stats(q->scan, &s);
-            add_stats(&q->stats, &s);
-            st_dataset_scan_close(q->scan);
-            q->scan = NULL;
-            continue;
-        }
+        if (rc || !b) return rc;
         if (b->nrows == 0) {
             st_batch_free(b);
             continue;
         }
-        if (q->left > 0) q->left = q->left > b->nrows ? q->left - b->nrows : 0;
+        const qfile_t *f = &q->files[st_dataset_scan_file_index(q->scan)];
         *out = b;
-        if (record_id) *record_id = q->files[q->cur].record_id;
-        if (version) *version = q->files[q->cur].version;
+        if (record_id) *record_id = f->record_id;
+        if (version) *version = f->version;
         return ST_OK;
     }
 }
 
 void st_repo_query_stats(const st_repo_query_t *q, st_scan_stats_t *stats) {
-    *stats = q->stats;
-    if (q->scan) {
-        st_scan_stats_t s;
-        st_dataset_scan_stats(q->scan, &s);
-        add_stats(stats, &s);
-    }
+    memset(stats, 0, sizeof *stats);
+    if (q->scan) st_dataset_scan_stats(q->scan, stats);
 }

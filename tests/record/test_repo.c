@@ -322,6 +322,12 @@ static void test_query(void **state) {
     assert_int_equal(rows, 3);
     st_repo_query_opts_t ob = {false, NULL, NULL, 0, "depth_m >", -1};
     assert_int_equal(st_repo_query_open(f->repo, "borelog", "Q", &ob, &q), ST_EINVAL);
+    /* No record has an approved version: an empty table, not an error. */
+    assert_int_equal(st_repo_create(f->repo, "borelog", "Q2", "c", b1, "u", NULL, NULL), 0);
+    assert_int_equal(st_repo_query_open(f->repo, "borelog", "Q2", &oa, &q), 0);
+    assert_int_equal(st_repo_query_next(q, &out, &rid, &ver), 0);
+    assert_null(out);
+    st_repo_query_close(q);
     st_batch_free(b1);
     st_batch_free(b2);
 }
