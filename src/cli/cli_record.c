@@ -490,29 +490,14 @@ static const cli_command_t commands[] = {
 };
 
 int cli_record(int argc, char **argv) {
-    size_t n = sizeof commands / sizeof commands[0];
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        FILE *fp = argc < 2 ? stderr : stdout;
-        fprintf(fp, "usage: strata record <command> ID [options]\n\n"
-                    "Versioned records: every version is an immutable Parquet file\n"
-                    "(<root>/ID/versions/vN.parquet), every change an event in a hash-chained,\n"
-                    "append-only log, and approval a workflow on top (draft -> approved or\n"
-                    "rejected; an update makes a new draft). Every command takes --store URL\n"
-                    "(or $STRATA_STORE).\n\ncommands:\n");
-        for (size_t i = 0; i < n; i++)
-            fprintf(fp, "  %-9s %s\n", commands[i].name, commands[i].summary);
-        fprintf(fp, "\nExit codes: 0 ok, 1 usage, 2 no such record or version, 3 conflict\n"
-                    "(exists, wrong status, lost race), 4 validation, 5 I/O or corrupt.\n"
-                    "Run 'strata record <command> --help' for details.\n");
-        return argc < 2 ? CLI_EXIT_USAGE : 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(argv[1], commands[i].name)) continue;
-        if (cli_wants_help(argc - 1, argv + 1)) {
-            fputs(commands[i].usage, stdout);
-            return 0;
-        }
-        return commands[i].run(argc - 1, argv + 1);
-    }
-    return cli_usage_error("record", "unknown command '%s'", argv[1]);
+    static const char intro[] =
+        "Versioned records: every version is an immutable Parquet file\n"
+        "(<root>/ID/versions/vN.parquet), every change an event in a hash-chained,\n"
+        "append-only log, and approval a workflow on top (draft -> approved or\n"
+        "rejected; an update makes a new draft). Every command takes ID, and --store URL\n"
+        "(or $STRATA_STORE).\n";
+    static const char outro[] = "Exit codes: 0 ok, 1 usage, 2 no such record or version, 3 conflict\n"
+                                "(exists, wrong status, lost race), 4 validation, 5 I/O or corrupt.\n"
+                                "Run 'strata record <command> --help' for details.\n";
+    return cli_dispatch("record", commands, sizeof commands / sizeof commands[0], intro, outro, argc, argv);
 }
