@@ -325,7 +325,6 @@ static int open_file(st_dataset_scan_t *s, const ds_file_t *df) {
     return partition_consts(s, df, &s->pconst);
 }
 
-
 /* Statistics, then dictionaries. *skip = true when the row group cannot match. */
 static int prune_row_group(st_dataset_scan_t *s, int rg, bool *skip) {
     *skip = false;
